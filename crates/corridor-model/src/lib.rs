@@ -1,1 +1,16 @@
-//! placeholder
+//! The `corridor` model: banks, a central bank and an interbank market, one business day at a
+//! time.
+//!
+//! Architecture invariant: this crate is pure. It does no I/O, reads no clock, spawns no
+//! thread, has no global state and draws every random number from the `&mut R` it is given,
+//! so a run is a deterministic function of its parameters and its random stream.
+
+pub mod calendar;
+pub mod money;
+pub mod params;
+pub mod records;
+
+pub use calendar::{Calendar, Date, DayCount};
+pub use money::Money;
+pub use params::Params;
+pub use records::{BankDayRecord, DayRecord, RecordOptions, RunRecords, TradeRecord};

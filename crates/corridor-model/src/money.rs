@@ -1,0 +1,174 @@
+//! Exact money: every amount is an integer count of the scenario's minor unit.
+//!
+//! Floating point never holds a balance. Rates are `f64` basis points, and the only place
+//! a rate meets money is [`interest`], which rounds once, to the nearest minor unit, so that
+//! the payer's debit and the receiver's credit are the same integer.
+
+use std::fmt;
+use std::iter::Sum;
+use std::ops::{Add, AddAssign, Neg, Sub, SubAssign};
+
+/// An amount in the scenario's minor unit (see `money.minor_unit` in the scenario).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Money(pub i64);
+
+impl Money {
+    pub const ZERO: Money = Money(0);
+
+    #[inline]
+    pub fn minor_units(self) -> i64 {
+        self.0
+    }
+
+    #[inline]
+    pub fn as_f64(self) -> f64 {
+        self.0 as f64
+    }
+
+    /// Rounds a real amount to the nearest minor unit (half away from zero).
+    #[inline]
+    pub fn from_f64_rounded(x: f64) -> Money {
+        debug_assert!(x.is_finite(), "non-finite amount {x}");
+        Money(x.round() as i64)
+    }
+
+    #[inline]
+    pub fn positive_part(self) -> Money {
+        Money(self.0.max(0))
+    }
+
+    #[inline]
+    pub fn negative_part(self) -> Money {
+        Money((-self.0).max(0))
+    }
+}
+
+impl Add for Money {
+    type Output = Money;
+    #[inline]
+    fn add(self, rhs: Money) -> Money {
+        Money(self.0 + rhs.0)
+    }
+}
+impl Sub for Money {
+    type Output = Money;
+    #[inline]
+    fn sub(self, rhs: Money) -> Money {
+        Money(self.0 - rhs.0)
+    }
+}
+impl AddAssign for Money {
+    #[inline]
+    fn add_assign(&mut self, rhs: Money) {
+        self.0 += rhs.0;
+    }
+}
+impl SubAssign for Money {
+    #[inline]
+    fn sub_assign(&mut self, rhs: Money) {
+        self.0 -= rhs.0;
+    }
+}
+impl Neg for Money {
+    type Output = Money;
+    #[inline]
+    fn neg(self) -> Money {
+        Money(-self.0)
+    }
+}
+impl Sum for Money {
+    fn sum<I: Iterator<Item = Money>>(iter: I) -> Money {
+        Money(iter.map(|m| m.0).sum())
+    }
+}
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Interest on `principal` at `rate_bp` (annual, basis points) for `year_fraction` of a year.
+///
+/// Rounded once to the nearest minor unit; negative rates give negative interest (the
+/// lender pays). Both legs of the posting use this one integer, so rounding creates nothing.
+#[inline]
+pub fn interest(principal: Money, rate_bp: f64, year_fraction: f64) -> Money {
+    Money::from_f64_rounded(principal.as_f64() * rate_bp * 1e-4 * year_fraction)
+}
+
+/// Splits `total` into integer parts proportional to `weights` that add up to `total` exactly
+/// (largest-remainder method; ties go to the lower index, so the split is deterministic).
+///
+/// Used wherever an aggregate flow (an autonomous factor, a central-bank operation allotted
+/// pro rata) must be spread across banks without creating or losing a minor unit.
+pub fn split_pro_rata(total: Money, weights: &[f64], out: &mut Vec<Money>) {
+    out.clear();
+    let n = weights.len();
+    if n == 0 {
+        return;
+    }
+    let weight_sum: f64 = weights.iter().sum();
+    if weight_sum <= 0.0 || !weight_sum.is_finite() {
+        // Degenerate weights: everything to the first bank keeps the total exact.
+        out.resize(n, Money::ZERO);
+        out[0] = total;
+        return;
+    }
+    let sign = if total.0 < 0 { -1 } else { 1 };
+    let magnitude = total.0.unsigned_abs() as f64;
+    let mut assigned: i64 = 0;
+    let mut remainders: Vec<(f64, usize)> = Vec::with_capacity(n);
+    for (i, w) in weights.iter().enumerate() {
+        let exact = magnitude * (w / weight_sum);
+        let floor = exact.floor();
+        assigned += floor as i64;
+        out.push(Money(floor as i64));
+        remainders.push((exact - floor, i));
+    }
+    let mut left = total.0.unsigned_abs() as i64 - assigned;
+    if left != 0 {
+        // Stable order: larger remainder first, then lower index.
+        remainders.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut k = 0;
+        while left > 0 {
+            out[remainders[k % n].1].0 += 1;
+            left -= 1;
+            k += 1;
+        }
+        while left < 0 {
+            // Floating error could overshoot by a unit on huge totals; take it back.
+            let idx = remainders[n - 1 - (k % n)].1;
+            out[idx].0 -= 1;
+            left += 1;
+            k += 1;
+        }
+    }
+    if sign < 0 {
+        for m in out.iter_mut() {
+            m.0 = -m.0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_is_exact_and_proportional() {
+        let mut out = Vec::new();
+        for total in [-1_000_003_i64, -7, 0, 1, 10, 999_999_999_999] {
+            split_pro_rata(Money(total), &[1.0, 2.0, 3.0, 0.5], &mut out);
+            assert_eq!(out.iter().map(|m| m.0).sum::<i64>(), total);
+            let exact = total as f64 * 2.0 / 6.5;
+            assert!((out[1].0 as f64 - exact).abs() <= 1.0);
+        }
+    }
+
+    #[test]
+    fn interest_rounds_half_away_and_handles_negative_rates() {
+        assert_eq!(interest(Money(1_000_000), 100.0, 1.0), Money(10_000));
+        assert_eq!(interest(Money(1_000_000), -50.0, 0.5), Money(-2_500));
+        assert_eq!(interest(Money(360), 10_000.0, 1.0 / 720.0), Money(1)); // 0.5 rounds up
+    }
+}

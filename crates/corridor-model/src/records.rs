@@ -1,0 +1,82 @@
+//! What a simulated day leaves behind: plain rows the output layer turns into tables.
+//!
+//! The model never formats or writes these; `corridor-output` maps each field to a column
+//! of the same name (documented in `docs/output.md`).
+
+use crate::calendar::Date;
+use crate::money::Money;
+
+/// One row of `daily.parquet`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DayRecord {
+    pub day: u32,
+    pub date: Date,
+    /// Volume-weighted mean rate of the day's interbank loans; `None` without trades.
+    pub overnight_rate_bp: Option<f64>,
+    pub volume: Money,
+    pub trade_count: u32,
+    pub policy_rate_bp: f64,
+    pub deposit_rate_bp: f64,
+    pub lending_rate_bp: f64,
+    /// Aggregate reserve balances at the close, after the late shock and before the
+    /// standing facilities: the day's reserve supply.
+    pub reserves_total: Money,
+    pub reserves_target: Money,
+    /// Overnight credit the lending facility extended at the end of the day.
+    pub lending_facility_use: Money,
+    /// End-of-day balances remunerated at the deposit facility rate.
+    pub deposit_facility_use: Money,
+    /// The day's fine-tuning operation: positive provides reserves, negative absorbs them.
+    pub fine_tuning_amount: Money,
+    /// The day's effect of autonomous factors on reserves (negative drains).
+    pub autonomous_factors: Money,
+    /// Largest aggregate intraday overdraft seen at the end of a settlement period.
+    pub intraday_credit_peak: Money,
+    /// Value of customer payments that had to wait in a queue for liquidity.
+    pub queued_payments: Money,
+}
+
+/// One row of `banks.parquet`: a bank's end-of-day balance sheet.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BankDayRecord {
+    pub day: u32,
+    pub bank: u32,
+    pub reserves: Money,
+    pub securities: Money,
+    pub loans: Money,
+    pub interbank_lent: Money,
+    pub cb_term_deposit: Money,
+    pub deposits: Money,
+    pub interbank_borrowed: Money,
+    pub lending_facility: Money,
+    pub cb_repo: Money,
+    pub equity: Money,
+    /// Balance remunerated at the deposit facility rate tonight.
+    pub deposit_facility: Money,
+}
+
+/// One row of `trades.parquet`: an overnight interbank loan.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TradeRecord {
+    pub day: u32,
+    pub lender: u32,
+    pub borrower: u32,
+    pub amount: Money,
+    pub rate_bp: f64,
+}
+
+/// Which optional per-bank and per-trade rows a run should keep.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RecordOptions {
+    pub banks: bool,
+    pub trades: bool,
+}
+
+/// Everything one Monte Carlo run produced, in day order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunRecords {
+    pub run: u32,
+    pub days: Vec<DayRecord>,
+    pub banks: Vec<BankDayRecord>,
+    pub trades: Vec<TradeRecord>,
+}
