@@ -189,7 +189,13 @@ mod tests {
 
     #[test]
     fn civil_round_trip_and_weekdays() {
-        for s in ["1970-01-01", "2000-02-29", "2015-01-22", "2024-12-31", "1969-12-31"] {
+        for s in [
+            "1970-01-01",
+            "2000-02-29",
+            "2015-01-22",
+            "2024-12-31",
+            "1969-12-31",
+        ] {
             let d = Date::parse(s).unwrap();
             assert_eq!(d.to_string(), s);
         }

@@ -14,3 +14,14 @@ pub use calendar::{Calendar, Date, DayCount};
 pub use money::Money;
 pub use params::Params;
 pub use records::{BankDayRecord, DayRecord, RecordOptions, RunRecords, TradeRecord};
+
+pub mod autonomous;
+pub mod bank;
+pub mod central_bank;
+pub mod market;
+pub mod normal;
+pub mod remuneration;
+pub mod sim;
+
+pub use sim::{InvariantViolation, Population, Simulation};
+pub mod fixtures;

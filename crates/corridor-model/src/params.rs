@@ -64,6 +64,10 @@ pub struct PaymentParams {
     pub mean_amount: Money,
     /// Coefficient of variation of a payment amount (lognormal); 0 makes all amounts equal.
     pub amount_cv: f64,
+    /// Share of a bank's deposit gap (deposits against its long-run share of the system's
+    /// deposits) that customers close each morning. Without it payment imbalances are a
+    /// random walk and interbank volume grows without bound; 0 switches it off.
+    pub deposit_reversion: f64,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -1,1 +1,160 @@
-//! placeholder
+//! Parallel Monte Carlo over `corridor-model` runs.
+//!
+//! Determinism is designed in: run `k` of a batch with seed `s` draws from a ChaCha8 stream
+//! seeded by `s` on stream `k`, and nothing else; the banking population comes from stream
+//! `u64::MAX` of the same seed. Runs are computed in parallel in fixed-size chunks and handed
+//! to the sink strictly in run order, so what the sink sees is identical whatever the
+//! thread count, and run 17 computed alone equals run 17 of a batch.
+//!
+//! The runner owns parallelism and nothing else: it knows no file format (the sink does)
+//! and no terminal (the caller's progress callback does).
+
+use std::ops::Range;
+
+use corridor_model::{
+    InvariantViolation, Params, Population, RecordOptions, RunRecords, Simulation,
+};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+/// Runs computed between two hand-overs to the sink: bounds memory to a chunk's records.
+pub const CHUNK_RUNS: u32 = 64;
+
+/// Stream id reserved for drawing the banking population.
+const POPULATION_STREAM: u64 = u64::MAX;
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct Batch<'a> {
+    pub params: &'a Params,
+    pub seed: u64,
+    /// Run indices to compute (a shard of a larger batch is a sub-range).
+    pub runs: Range<u32>,
+    pub options: RecordOptions,
+    /// Check every accounting identity after every day (slower; on in tests).
+    pub check_invariants: bool,
+    /// Worker threads; `None` uses rayon's default (all cores).
+    pub threads: Option<usize>,
+}
+
+/// Why a batch stopped.
+#[derive(Debug)]
+pub enum BatchError<E> {
+    /// An accounting identity broke: a bug in the model, reported with its run and day.
+    Invariant {
+        run: u32,
+        violation: InvariantViolation,
+    },
+    /// The sink refused a run (for example, a write failed).
+    Sink(E),
+    /// The thread pool could not be built.
+    ThreadPool(String),
+}
+
+impl<E: std::fmt::Display> std::fmt::Display for BatchError<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BatchError::Invariant { run, violation } => {
+                write!(f, "run {run}: accounting invariant broken on {violation}")
+            }
+            BatchError::Sink(e) => write!(f, "{e}"),
+            BatchError::ThreadPool(e) => write!(f, "cannot start worker threads: {e}"),
+        }
+    }
+}
+
+impl<E: std::fmt::Debug + std::fmt::Display> std::error::Error for BatchError<E> {}
+
+/// The random stream of run `run` under `seed`.
+pub fn run_rng(seed: u64, run: u32) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(run as u64);
+    rng
+}
+
+/// The batch's banking population (the same for every run of the seed).
+pub fn population(params: &Params, seed: u64) -> Population {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(POPULATION_STREAM);
+    Population::draw(params, &mut rng)
+}
+
+/// Simulates one run from its first to its last business day.
+pub fn simulate_run(
+    params: &Params,
+    population: &Population,
+    seed: u64,
+    run: u32,
+    options: RecordOptions,
+    check_invariants: bool,
+) -> Result<RunRecords, InvariantViolation> {
+    let mut rng = run_rng(seed, run);
+    let mut sim = Simulation::new(params, population);
+    let days = sim.calendar().len();
+    let n = population.sizes.len();
+    let mut records = RunRecords {
+        run,
+        days: Vec::with_capacity(days),
+        banks: Vec::with_capacity(if options.banks { days * n } else { 0 }),
+        trades: Vec::new(),
+    };
+    if check_invariants {
+        sim.check_invariants()?;
+    }
+    while !sim.is_finished() {
+        sim.step(&mut rng, options, &mut records);
+        if check_invariants {
+            sim.check_invariants()?;
+        }
+    }
+    Ok(records)
+}
+
+/// Runs the batch in parallel and hands each run's records to `sink` in run order.
+/// `progress` is called once per finished run, from worker threads.
+pub fn run_batch<E, S>(
+    batch: &Batch<'_>,
+    progress: &(dyn Fn() + Sync),
+    mut sink: S,
+) -> Result<(), BatchError<E>>
+where
+    E: Send,
+    S: FnMut(RunRecords) -> Result<(), E>,
+{
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(t) = batch.threads {
+        builder = builder.num_threads(t);
+    }
+    let pool = builder
+        .build()
+        .map_err(|e| BatchError::ThreadPool(e.to_string()))?;
+    let population = population(batch.params, batch.seed);
+    let mut start = batch.runs.start;
+    while start < batch.runs.end {
+        let end = (start + CHUNK_RUNS).min(batch.runs.end);
+        let chunk: Vec<Result<RunRecords, BatchError<E>>> = pool.install(|| {
+            (start..end)
+                .into_par_iter()
+                .map(|run| {
+                    let r = simulate_run(
+                        batch.params,
+                        &population,
+                        batch.seed,
+                        run,
+                        batch.options,
+                        batch.check_invariants,
+                    )
+                    .map_err(|violation| BatchError::Invariant { run, violation });
+                    progress();
+                    r
+                })
+                .collect()
+        });
+        for records in chunk {
+            sink(records?).map_err(BatchError::Sink)?;
+        }
+        start = end;
+    }
+    Ok(())
+}

@@ -1,0 +1,73 @@
+//! Interbank market mechanisms behind one interface.
+//!
+//! A mechanism sees each bank's position and beliefs (a [`Participant`]) and returns
+//! overnight loans. It never sees the answer: the rate and the volume emerge from banks'
+//! demand schedules. The call market lives here; an over-the-counter market (issue 5) and
+//! an order book are further variants of [`Market`].
+
+mod call;
+
+pub use call::{Clearing, clear_call_market};
+
+use crate::money::Money;
+use crate::remuneration::MarginalValue;
+
+/// What a bank brings to the market: its position and what it believes about the rest of
+/// the day.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Participant {
+    /// Expected end-of-day balance without trading: reserves now, minus queued outgoing,
+    /// plus queued incoming payments.
+    pub position: Money,
+    /// The standard deviation the bank believes its late shock has.
+    pub perceived_sd: f64,
+    /// Extra balance the bank holds as a precaution.
+    pub buffer: f64,
+    /// Index of the bank's marginal-value schedule in the slice passed with the participants.
+    pub schedule: u32,
+}
+
+/// An overnight interbank loan agreed today, repaid with interest next business day.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Loan {
+    pub lender: u32,
+    pub borrower: u32,
+    pub amount: Money,
+    pub rate_bp: f64,
+}
+
+/// The market mechanism a scenario chose. An enum rather than a trait object: the set is
+/// closed, and static dispatch keeps the day loop free of virtual calls.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Market {
+    Call,
+}
+
+impl Market {
+    /// Runs today's session; appends the loans made to `loans`.
+    pub fn trade(
+        &self,
+        participants: &[Participant],
+        schedules: &[MarginalValue],
+        loans: &mut Vec<Loan>,
+        scratch: &mut MarketScratch,
+    ) {
+        match self {
+            Market::Call => {
+                let clearing = clear_call_market(participants, schedules, scratch);
+                call::allocate(&clearing, participants.len(), loans, scratch);
+            }
+        }
+    }
+}
+
+/// Reusable buffers so that a day allocates nothing once warmed up.
+#[derive(Clone, Debug, Default)]
+pub struct MarketScratch {
+    pub(crate) desired: Vec<f64>,
+    pub(crate) inverse: Vec<f64>,
+    pub(crate) lend: Vec<(u32, f64)>,
+    pub(crate) borrow: Vec<(u32, f64)>,
+    pub(crate) weights: Vec<f64>,
+    pub(crate) split: Vec<Money>,
+}

@@ -1,0 +1,759 @@
+//! The day step: the whole of MODEL.md section 3, in order.
+//!
+//! `Simulation` holds one run's state; `step` advances it by one business day, drawing every
+//! random number from the caller's generator in a fixed order, and appends the day's
+//! records. Nothing here reads a clock, does I/O or keeps global state.
+
+use std::collections::VecDeque;
+
+use rand::Rng;
+use rand_distr::weighted::WeightedAliasIndex;
+use rand_distr::{Distribution, LogNormal, Pareto, StandardNormal};
+
+use crate::autonomous::AutonomousFactors;
+use crate::bank::Bank;
+use crate::calendar::{BusinessDay, Calendar};
+use crate::central_bank::CentralBank;
+use crate::market::{Loan, Market, MarketScratch, Participant};
+use crate::money::{Money, interest, split_pro_rata};
+use crate::params::{Framework, MarketMechanism, Params, SizeDistribution};
+use crate::records::{BankDayRecord, DayRecord, RecordOptions, RunRecords, TradeRecord};
+use crate::remuneration::{MarginalValue, Remuneration};
+
+/// The banking system's fixed characteristics: bank sizes, largest first.
+///
+/// Drawn once per batch from its own stream, so every Monte Carlo run of a batch simulates
+/// the same banks under different shocks.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Population {
+    pub sizes: Vec<f64>,
+}
+
+impl Population {
+    pub fn draw<R: Rng + ?Sized>(params: &Params, rng: &mut R) -> Population {
+        let n = params.banks.count as usize;
+        let mean = params.banks.mean_size.as_f64();
+        let mut sizes: Vec<f64> = match params.banks.size_distribution {
+            SizeDistribution::Identical => vec![1.0; n],
+            SizeDistribution::LogNormal { sigma } => {
+                let d = LogNormal::new(0.0, sigma).expect("validated sigma");
+                (0..n).map(|_| d.sample(rng)).collect()
+            }
+            SizeDistribution::Pareto { alpha } => {
+                let d = Pareto::new(1.0, alpha).expect("validated alpha");
+                (0..n).map(|_| d.sample(rng)).collect()
+            }
+        };
+        // Rescale so the mean size is exactly the scenario's.
+        let sample_mean = sizes.iter().sum::<f64>() / n.max(1) as f64;
+        for s in &mut sizes {
+            *s *= mean / sample_mean;
+        }
+        sizes.sort_by(|a, b| b.total_cmp(a));
+        Population { sizes }
+    }
+}
+
+/// Something that broke an accounting identity: a bug, never a modelling outcome.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InvariantViolation {
+    pub day: u32,
+    pub what: String,
+}
+
+impl std::fmt::Display for InvariantViolation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "day {}: {}", self.day, self.what)
+    }
+}
+
+impl std::error::Error for InvariantViolation {}
+
+/// One Monte Carlo run's state.
+#[derive(Clone, Debug)]
+pub struct Simulation {
+    params: Params,
+    calendar: Calendar,
+    banks: Vec<Bank>,
+    central_bank: CentralBank,
+    autonomous: AutonomousFactors,
+    market: Market,
+    remuneration: Remuneration,
+    schedules: Vec<MarginalValue>,
+    size_weights: Vec<f64>,
+    payee_choice: Option<WeightedAliasIndex<f64>>,
+    payment_amount: Option<LogNormal<f64>>,
+    /// Payments waiting for liquidity, per payer, first in first out: (payee, amount).
+    queues: Vec<VecDeque<(u32, Money)>>,
+    queued_in: Vec<Money>,
+    queued_out: Vec<Money>,
+    overdraft_fee_accrued: Vec<f64>,
+    /// Each bank's long-run share of the system's customer deposits.
+    deposit_shares: Vec<f64>,
+    /// Yesterday's overnight interbank loans, repaid this morning.
+    open_loans: Vec<Loan>,
+    /// Rates at which last night's facility and fine-tuning positions were opened.
+    open_lending_rate_bp: f64,
+    open_fine_tuning_rate_bp: f64,
+    open_year_fraction: f64,
+    /// Reserves created (+) or destroyed (-) by flows with the central bank and by
+    /// autonomous factors since the last invariant check.
+    reserve_flows: Money,
+    reserves_at_last_check: Money,
+    day: u32,
+    market_scratch: MarketScratch,
+    participants: Vec<Participant>,
+    loans_today: Vec<Loan>,
+    split: Vec<Money>,
+    late_draws: Vec<(f64, f64)>,
+    work: Vec<u32>,
+}
+
+impl Simulation {
+    /// The system on the morning of the first day: each bank holds its share of the
+    /// central bank's reserve target; the central bank's securities back reserves, currency
+    /// and the government's account.
+    pub fn new(params: &Params, population: &Population) -> Simulation {
+        let calendar = Calendar::new(params.calendar.start, params.calendar.business_days);
+        let n = population.sizes.len();
+        let sizes = &population.sizes;
+        let mut reserves = Vec::new();
+        split_pro_rata(params.central_bank.reserve_target, sizes, &mut reserves);
+
+        let mean = params.banks.mean_size.as_f64().max(1.0);
+        let raw_sd: Vec<f64> = sizes
+            .iter()
+            .map(|s| {
+                params.late_shock.sd.as_f64() * (s / mean).powf(params.late_shock.size_elasticity)
+            })
+            .collect();
+        let total_var: f64 = raw_sd.iter().map(|s| s * s).sum();
+
+        let banks: Vec<Bank> = (0..n)
+            .map(|i| {
+                let size = Money::from_f64_rounded(sizes[i]);
+                let securities = Money::from_f64_rounded(sizes[i] * params.banks.securities_share);
+                let equity = Money::from_f64_rounded(sizes[i] * params.banks.capital_ratio);
+                let loans = size - securities;
+                let reserves = reserves[i];
+                // Late shocks are transfers: each bank's raw shock is netted against its
+                // variance share of the total, which leaves sd_i * sqrt(1 - sd_i²/Σsd²).
+                let sd = raw_sd[i];
+                let late_shock_sd = if total_var > 0.0 {
+                    sd * (1.0 - sd * sd / total_var).max(0.0).sqrt()
+                } else {
+                    0.0
+                };
+                Bank {
+                    size: sizes[i],
+                    collateral: Money::from_f64_rounded(
+                        sizes[i] * params.intraday.collateral_share,
+                    ),
+                    late_shock_sd,
+                    reserves,
+                    securities,
+                    loans,
+                    interbank_lent: Money::ZERO,
+                    cb_term_deposit: Money::ZERO,
+                    deposits: reserves + securities + loans - equity,
+                    interbank_borrowed: Money::ZERO,
+                    lending_facility: Money::ZERO,
+                    cb_repo: Money::ZERO,
+                    equity,
+                }
+            })
+            .collect();
+
+        let total_deposits: f64 = banks.iter().map(|b| b.deposits.as_f64()).sum();
+        let deposit_shares = banks
+            .iter()
+            .map(|b| b.deposits.as_f64() / total_deposits.max(1.0))
+            .collect();
+        let autonomous = AutonomousFactors::new(&params.autonomous, &calendar);
+        let total_reserves: Money = banks.iter().map(|b| b.reserves).sum();
+        let central_bank = CentralBank {
+            securities: total_reserves + autonomous.currency() + autonomous.government(),
+            reserves: total_reserves,
+            currency: autonomous.currency(),
+            government: autonomous.government(),
+            ..CentralBank::default()
+        };
+
+        let remuneration = match params.central_bank.framework {
+            Framework::Corridor => Remuneration::corridor(params.central_bank.deposit_rate_bp),
+        };
+        let schedules = vec![
+            remuneration
+                .marginal_value(params.central_bank.lending_rate_bp + params.behaviour.stigma_bp),
+        ];
+        let market = match params.market.mechanism {
+            MarketMechanism::Call => Market::Call,
+        };
+
+        let payee_choice = if n >= 2 && params.payments.per_bank_per_period > 0.0 {
+            Some(WeightedAliasIndex::new(sizes.clone()).expect("positive sizes"))
+        } else {
+            None
+        };
+        let payment_amount = if params.payments.mean_amount > Money::ZERO {
+            let cv = params.payments.amount_cv;
+            let sigma2 = (1.0 + cv * cv).ln();
+            let mu = params.payments.mean_amount.as_f64().ln() - 0.5 * sigma2;
+            Some(LogNormal::new(mu, sigma2.sqrt()).expect("validated payment parameters"))
+        } else {
+            None
+        };
+
+        Simulation {
+            params: params.clone(),
+            calendar,
+            central_bank,
+            autonomous,
+            market,
+            remuneration,
+            schedules,
+            size_weights: sizes.clone(),
+            payee_choice,
+            payment_amount,
+            queues: vec![VecDeque::new(); n],
+            queued_in: vec![Money::ZERO; n],
+            queued_out: vec![Money::ZERO; n],
+            overdraft_fee_accrued: vec![0.0; n],
+            deposit_shares,
+            open_loans: Vec::new(),
+            open_lending_rate_bp: params.central_bank.lending_rate_bp,
+            open_fine_tuning_rate_bp: params.central_bank.policy_rate_bp,
+            open_year_fraction: 0.0,
+            reserve_flows: Money::ZERO,
+            reserves_at_last_check: total_reserves,
+            day: 0,
+            market_scratch: MarketScratch::default(),
+            participants: Vec::with_capacity(n),
+            loans_today: Vec::new(),
+            split: Vec::with_capacity(n),
+            late_draws: Vec::with_capacity(n),
+            work: Vec::new(),
+            banks,
+        }
+    }
+
+    pub fn banks(&self) -> &[Bank] {
+        &self.banks
+    }
+
+    pub fn central_bank(&self) -> &CentralBank {
+        &self.central_bank
+    }
+
+    pub fn calendar(&self) -> &Calendar {
+        &self.calendar
+    }
+
+    /// Business days simulated so far.
+    pub fn day(&self) -> u32 {
+        self.day
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.day as usize >= self.calendar.len()
+    }
+
+    /// Simulates the next business day and appends its records to `out`.
+    pub fn step<R: Rng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        options: RecordOptions,
+        out: &mut RunRecords,
+    ) {
+        let bd = self.calendar.days()[self.day as usize];
+        let cb = &self.params.central_bank;
+        let (policy, deposit_rate, lending_rate) =
+            (cb.policy_rate_bp, cb.deposit_rate_bp, cb.lending_rate_bp);
+
+        // 1. Morning: last night's positions mature with interest.
+        self.settle_maturities();
+        self.revert_deposits();
+
+        // Autonomous factors for today, and the central bank's forecast of them.
+        let (d_currency, d_government) = self.autonomous.advance(&self.params.autonomous, &bd, rng);
+        let autonomous_effect = -(d_currency + d_government);
+        let fine_tuning_amount = self.fine_tune(autonomous_effect, rng);
+        self.apply_autonomous(d_currency, d_government);
+
+        // 2. Intraday payments.
+        let (intraday_credit_peak, queued_payments) = self.run_payments(rng, &bd);
+
+        // 3. The interbank market.
+        self.participants.clear();
+        for (i, b) in self.banks.iter().enumerate() {
+            let sd = b.late_shock_sd;
+            self.participants.push(Participant {
+                position: b.reserves - self.queued_out[i] + self.queued_in[i],
+                perceived_sd: sd * self.params.behaviour.perceived_shock_scale,
+                buffer: sd * self.params.behaviour.precautionary_buffer_sd,
+                schedule: 0,
+            });
+        }
+        self.loans_today.clear();
+        self.market.trade(
+            &self.participants,
+            &self.schedules,
+            &mut self.loans_today,
+            &mut self.market_scratch,
+        );
+        let mut volume = Money::ZERO;
+        let mut weighted_rate = 0.0;
+        for loan in &self.loans_today {
+            let (l, b) = (loan.lender as usize, loan.borrower as usize);
+            self.banks[l].reserves -= loan.amount;
+            self.banks[l].interbank_lent += loan.amount;
+            self.banks[b].reserves += loan.amount;
+            self.banks[b].interbank_borrowed += loan.amount;
+            volume += loan.amount;
+            weighted_rate += loan.amount.as_f64() * loan.rate_bp;
+            if options.trades {
+                out.trades.push(TradeRecord {
+                    day: bd.index,
+                    lender: loan.lender,
+                    borrower: loan.borrower,
+                    amount: loan.amount,
+                    rate_bp: loan.rate_bp,
+                });
+            }
+        }
+        let trade_count = self.loans_today.len() as u32;
+        std::mem::swap(&mut self.open_loans, &mut self.loans_today);
+
+        // Queued payments settle now if they can, and at the close regardless: the
+        // lending facility covers whatever shortfall that leaves.
+        for i in 0..self.banks.len() {
+            self.release_queue(i as u32);
+        }
+        self.settle_all_queued();
+
+        // 4. The late payment shock.
+        self.late_shock(rng);
+        let reserves_total: Money = self.banks.iter().map(|b| b.reserves).sum();
+
+        // 5. End of day: fees, standing facilities, remuneration.
+        let year_fraction = self
+            .params
+            .calendar
+            .day_count
+            .year_fraction(bd.overnight_days);
+        self.charge_overdraft_fees();
+        let mut lending_facility_use = Money::ZERO;
+        let mut deposit_facility_use = Money::ZERO;
+        for bank in &mut self.banks {
+            if bank.reserves < Money::ZERO {
+                let shortfall = -bank.reserves;
+                bank.reserves += shortfall;
+                bank.lending_facility += shortfall;
+                self.central_bank.lending_facility += shortfall;
+                self.central_bank.reserves += shortfall;
+                self.reserve_flows += shortfall;
+                lending_facility_use += shortfall;
+            }
+        }
+        let mut deposit_balances = Vec::new();
+        if options.banks {
+            deposit_balances.reserve(self.banks.len());
+        }
+        for bank in &mut self.banks {
+            let balance = bank.reserves;
+            if options.banks {
+                deposit_balances.push(balance);
+            }
+            if balance > Money::ZERO {
+                deposit_facility_use += balance;
+                let earned = self.remuneration.interest(balance, year_fraction);
+                bank.income(earned);
+                self.central_bank.reserves += earned;
+                self.central_bank.capital -= earned;
+                self.reserve_flows += earned;
+            }
+        }
+        self.open_lending_rate_bp = lending_rate;
+        self.open_year_fraction = year_fraction;
+
+        out.days.push(DayRecord {
+            day: bd.index,
+            date: bd.date,
+            overnight_rate_bp: (volume > Money::ZERO).then(|| weighted_rate / volume.as_f64()),
+            volume,
+            trade_count,
+            policy_rate_bp: policy,
+            deposit_rate_bp: deposit_rate,
+            lending_rate_bp: lending_rate,
+            reserves_total,
+            reserves_target: self.params.central_bank.reserve_target,
+            lending_facility_use,
+            deposit_facility_use,
+            fine_tuning_amount,
+            autonomous_factors: autonomous_effect,
+            intraday_credit_peak,
+            queued_payments,
+        });
+        if options.banks {
+            for (i, b) in self.banks.iter().enumerate() {
+                out.banks.push(BankDayRecord {
+                    day: bd.index,
+                    bank: i as u32,
+                    reserves: b.reserves,
+                    securities: b.securities,
+                    loans: b.loans,
+                    interbank_lent: b.interbank_lent,
+                    cb_term_deposit: b.cb_term_deposit,
+                    deposits: b.deposits,
+                    interbank_borrowed: b.interbank_borrowed,
+                    lending_facility: b.lending_facility,
+                    cb_repo: b.cb_repo,
+                    equity: b.equity,
+                    deposit_facility: deposit_balances[i].positive_part(),
+                });
+            }
+        }
+        self.day += 1;
+    }
+
+    /// Repays last night's interbank loans, lending-facility loans and fine-tuning
+    /// operations, each with interest for the nights since.
+    fn settle_maturities(&mut self) {
+        let yf = self.open_year_fraction;
+        for loan in self.open_loans.drain(..) {
+            let owed = interest(loan.amount, loan.rate_bp, yf);
+            let (lender, borrower) = (loan.lender as usize, loan.borrower as usize);
+            self.banks[borrower].reserves -= loan.amount;
+            self.banks[borrower].interbank_borrowed -= loan.amount;
+            self.banks[borrower].income(-owed);
+            self.banks[lender].reserves += loan.amount;
+            self.banks[lender].interbank_lent -= loan.amount;
+            self.banks[lender].income(owed);
+        }
+        let lending_rate = self.open_lending_rate_bp;
+        let ft_rate = self.open_fine_tuning_rate_bp;
+        let cb = &mut self.central_bank;
+        let mut flows = Money::ZERO;
+        for bank in &mut self.banks {
+            if bank.lending_facility > Money::ZERO {
+                let principal = bank.lending_facility;
+                let owed = interest(principal, lending_rate, yf);
+                bank.reserves -= principal;
+                bank.lending_facility = Money::ZERO;
+                bank.income(-owed);
+                cb.lending_facility -= principal;
+                cb.capital += owed;
+                flows -= principal + owed;
+            }
+            if bank.cb_repo > Money::ZERO {
+                let principal = bank.cb_repo;
+                let owed = interest(principal, ft_rate, yf);
+                bank.reserves -= principal;
+                bank.cb_repo = Money::ZERO;
+                bank.income(-owed);
+                cb.repo_lending -= principal;
+                cb.capital += owed;
+                flows -= principal + owed;
+            }
+            if bank.cb_term_deposit > Money::ZERO {
+                let principal = bank.cb_term_deposit;
+                let earned = interest(principal, ft_rate, yf);
+                bank.reserves += principal;
+                bank.cb_term_deposit = Money::ZERO;
+                bank.income(earned);
+                cb.term_deposits -= principal;
+                cb.capital -= earned;
+                flows += principal + earned;
+            }
+        }
+        cb.reserves += flows;
+        self.reserve_flows += flows;
+    }
+
+    /// Customers move a fraction of each bank's deposit gap back toward its long-run share:
+    /// transfers between banks (they sum to zero), so reserves are only redistributed.
+    fn revert_deposits(&mut self) {
+        let kappa = self.params.payments.deposit_reversion;
+        if kappa == 0.0 || self.banks.len() < 2 {
+            return;
+        }
+        let total: f64 = self.banks.iter().map(|b| b.deposits.as_f64()).sum();
+        let mut residual = Money::ZERO;
+        for (bank, share) in self.banks.iter_mut().zip(&self.deposit_shares) {
+            let gap = bank.deposits.as_f64() - share * total;
+            let flow = Money::from_f64_rounded(-kappa * gap);
+            bank.customer_flow(flow);
+            residual += flow;
+        }
+        // The gaps sum to zero, so only rounding is left over.
+        self.banks[0].customer_flow(-residual);
+    }
+
+    /// The daily fine-tuning operation: sized from the central bank's forecast of today's
+    /// autonomous factors so that forecast reserves hit the target, allotted pro rata to
+    /// size. Returns the amount (positive provides reserves).
+    fn fine_tune<R: Rng + ?Sized>(&mut self, autonomous_effect: Money, rng: &mut R) -> Money {
+        let ft = &self.params.central_bank.fine_tuning;
+        if !ft.enabled {
+            return Money::ZERO;
+        }
+        let error: f64 = if ft.forecast_error_sd > Money::ZERO {
+            StandardNormal.sample(rng)
+        } else {
+            0.0
+        };
+        let forecast =
+            autonomous_effect + Money::from_f64_rounded(error * ft.forecast_error_sd.as_f64());
+        let reserves_now = self.central_bank.reserves;
+        let amount = self.params.central_bank.reserve_target - (reserves_now + forecast);
+        if amount.0.abs() < ft.min_amount.0.max(1) {
+            return Money::ZERO;
+        }
+        let policy = self.params.central_bank.policy_rate_bp;
+        self.open_fine_tuning_rate_bp = if amount > Money::ZERO {
+            policy + ft.rate_offset_bp
+        } else {
+            policy - ft.rate_offset_bp
+        };
+        split_pro_rata(amount, &self.size_weights, &mut self.split);
+        for (bank, share) in self.banks.iter_mut().zip(self.split.iter()) {
+            bank.reserves += *share;
+            if amount > Money::ZERO {
+                bank.cb_repo += *share;
+            } else {
+                bank.cb_term_deposit -= *share;
+            }
+        }
+        if amount > Money::ZERO {
+            self.central_bank.repo_lending += amount;
+        } else {
+            self.central_bank.term_deposits -= amount;
+        }
+        self.central_bank.reserves += amount;
+        self.reserve_flows += amount;
+        amount
+    }
+
+    /// Currency withdrawals and government receipts debit customers' deposits and their
+    /// banks' reserves, pro rata to bank size.
+    fn apply_autonomous(&mut self, d_currency: Money, d_government: Money) {
+        let effect = -(d_currency + d_government);
+        split_pro_rata(effect, &self.size_weights, &mut self.split);
+        for (bank, share) in self.banks.iter_mut().zip(self.split.iter()) {
+            bank.customer_flow(*share);
+        }
+        self.central_bank.currency += d_currency;
+        self.central_bank.government += d_government;
+        self.central_bank.reserves += effect;
+        self.reserve_flows += effect;
+    }
+
+    /// Customer payments over the settlement periods. Returns (peak aggregate overdraft,
+    /// value of payments that had to queue).
+    fn run_payments<R: Rng + ?Sized>(&mut self, rng: &mut R, bd: &BusinessDay) -> (Money, Money) {
+        let periods = self.params.payments.periods;
+        let n = self.banks.len();
+        let per_period = (self.params.payments.per_bank_per_period * n as f64).round() as usize;
+        let fee_bp = self.params.intraday.overdraft_fee_bp;
+        let fee_per_period = fee_bp
+            * 1e-4
+            * (bd.overnight_days as f64 / self.params.calendar.day_count.basis_days())
+            / periods as f64;
+        let mut peak = Money::ZERO;
+        let mut queued = Money::ZERO;
+        let (Some(choice), Some(amounts)) = (self.payee_choice.take(), self.payment_amount) else {
+            return (self.aggregate_overdraft(), Money::ZERO);
+        };
+        for _ in 0..periods {
+            for _ in 0..per_period {
+                // Payer and payee both drawn in proportion to size: the flow from i to j
+                // equals the flow from j to i in expectation, so every bank's expected net
+                // payment is zero and gross flows scale with size.
+                let payer = choice.sample(rng) as u32;
+                let mut payee = choice.sample(rng) as u32;
+                while payee == payer {
+                    payee = choice.sample(rng) as u32;
+                }
+                let amount = Money::from_f64_rounded(amounts.sample(rng)).max(Money(1));
+                queued += self.submit_payment(payer, payee, amount);
+            }
+            peak = peak.max(self.aggregate_overdraft());
+            if fee_per_period > 0.0 {
+                for (acc, bank) in self.overdraft_fee_accrued.iter_mut().zip(&self.banks) {
+                    *acc += bank.reserves.negative_part().as_f64() * fee_per_period;
+                }
+            }
+        }
+        self.payee_choice = Some(choice);
+        (peak, queued)
+    }
+
+    fn aggregate_overdraft(&self) -> Money {
+        self.banks.iter().map(|b| b.reserves.negative_part()).sum()
+    }
+
+    /// Settles a payment if the payer's queue is empty and its overdraft limit allows,
+    /// otherwise queues it. Returns the amount queued (0 if settled).
+    fn submit_payment(&mut self, payer: u32, payee: u32, amount: Money) -> Money {
+        let p = payer as usize;
+        if self.queues[p].is_empty() && self.banks[p].reserves - amount >= -self.banks[p].collateral
+        {
+            self.transfer(payer, payee, amount);
+            self.release_queue(payee);
+            Money::ZERO
+        } else {
+            self.queues[p].push_back((payee, amount));
+            self.queued_out[p] += amount;
+            self.queued_in[payee as usize] += amount;
+            amount
+        }
+    }
+
+    #[inline]
+    fn transfer(&mut self, from: u32, to: u32, amount: Money) {
+        self.banks[from as usize].customer_flow(-amount);
+        self.banks[to as usize].customer_flow(amount);
+    }
+
+    /// Releases queued payments, first in first out, from banks whose liquidity rose,
+    /// following the chain of payees that each release funds.
+    fn release_queue(&mut self, start: u32) {
+        self.work.clear();
+        self.work.push(start);
+        while let Some(b) = self.work.pop() {
+            let i = b as usize;
+            while let Some(&(payee, amount)) = self.queues[i].front() {
+                if self.banks[i].reserves - amount < -self.banks[i].collateral {
+                    break;
+                }
+                self.queues[i].pop_front();
+                self.queued_out[i] -= amount;
+                self.queued_in[payee as usize] -= amount;
+                self.transfer(b, payee, amount);
+                self.work.push(payee);
+            }
+        }
+    }
+
+    /// End-of-day settlement of everything still queued, beyond overdraft limits.
+    fn settle_all_queued(&mut self) {
+        for i in 0..self.queues.len() {
+            while let Some((payee, amount)) = self.queues[i].pop_front() {
+                self.queued_out[i] -= amount;
+                self.queued_in[payee as usize] -= amount;
+                self.transfer(i as u32, payee, amount);
+            }
+        }
+    }
+
+    /// Independent normal shocks netted into transfers between banks (each bank absorbs its
+    /// variance share of the sum), rounded to whole units with the rounding residual on the
+    /// bank with the largest shock variance.
+    fn late_shock<R: Rng + ?Sized>(&mut self, rng: &mut R) {
+        let n = self.banks.len();
+        if n < 2 || self.params.late_shock.sd == Money::ZERO {
+            return;
+        }
+        let mean = self.params.banks.mean_size.as_f64().max(1.0);
+        let elasticity = self.params.late_shock.size_elasticity;
+        let base = self.params.late_shock.sd.as_f64();
+        self.late_draws.clear();
+        let mut total = 0.0;
+        let mut total_var = 0.0;
+        for b in &self.banks {
+            let sd = base * (b.size / mean).powf(elasticity);
+            let z: f64 = StandardNormal.sample(rng);
+            self.late_draws.push((sd, sd * z));
+            total += sd * z;
+            total_var += sd * sd;
+        }
+        let mut residual = Money::ZERO;
+        for i in 0..n {
+            let (sd, raw) = self.late_draws[i];
+            let shock = Money::from_f64_rounded(raw - total * sd * sd / total_var);
+            residual += shock;
+            self.banks[i].customer_flow(shock);
+        }
+        // Bank 0 is the largest, so it has the largest variance.
+        self.banks[0].customer_flow(-residual);
+    }
+
+    fn charge_overdraft_fees(&mut self) {
+        for (bank, acc) in self
+            .banks
+            .iter_mut()
+            .zip(self.overdraft_fee_accrued.iter_mut())
+        {
+            if *acc > 0.0 {
+                let fee = Money::from_f64_rounded(*acc);
+                bank.income(-fee);
+                self.central_bank.capital += fee;
+                self.central_bank.reserves -= fee;
+                self.reserve_flows -= fee;
+                *acc = 0.0;
+            }
+        }
+    }
+
+    /// Checks every accounting identity of MODEL.md section 7. Cheap enough (O(banks)) to
+    /// run every day; the runner does so behind `--check`.
+    pub fn check_invariants(&mut self) -> Result<(), InvariantViolation> {
+        let fail = |what: String| {
+            Err(InvariantViolation {
+                day: self.day,
+                what,
+            })
+        };
+        for (i, b) in self.banks.iter().enumerate() {
+            if b.assets() != b.liabilities() + b.equity {
+                return fail(format!(
+                    "bank {i}: assets {} != liabilities {} + equity {}",
+                    b.assets(),
+                    b.liabilities(),
+                    b.equity
+                ));
+            }
+        }
+        let total: Money = self.banks.iter().map(|b| b.reserves).sum();
+        let cb = &self.central_bank;
+        if total != cb.reserves {
+            return fail(format!(
+                "banks hold {total} of reserves, the central bank owes {}",
+                cb.reserves
+            ));
+        }
+        if cb.assets() != cb.liabilities_and_capital() {
+            return fail(format!(
+                "central bank assets {} != liabilities and capital {}",
+                cb.assets(),
+                cb.liabilities_and_capital()
+            ));
+        }
+        let lent: Money = self.banks.iter().map(|b| b.interbank_lent).sum();
+        let borrowed: Money = self.banks.iter().map(|b| b.interbank_borrowed).sum();
+        if lent != borrowed {
+            return fail(format!(
+                "interbank claims {lent} != interbank debts {borrowed}"
+            ));
+        }
+        let lf: Money = self.banks.iter().map(|b| b.lending_facility).sum();
+        let repo: Money = self.banks.iter().map(|b| b.cb_repo).sum();
+        let term: Money = self.banks.iter().map(|b| b.cb_term_deposit).sum();
+        if lf != cb.lending_facility || repo != cb.repo_lending || term != cb.term_deposits {
+            return fail(format!(
+                "central-bank claims disagree: facility {lf}/{}, repo {repo}/{}, term {term}/{}",
+                cb.lending_facility, cb.repo_lending, cb.term_deposits
+            ));
+        }
+        let change = total - self.reserves_at_last_check;
+        if change != self.reserve_flows {
+            return fail(format!(
+                "reserves changed by {change} but operations and autonomous factors moved {}",
+                self.reserve_flows
+            ));
+        }
+        self.reserves_at_last_check = total;
+        self.reserve_flows = Money::ZERO;
+        Ok(())
+    }
+}
