@@ -1,0 +1,368 @@
+//! The scenario file as written: serde structs that only check shape (known keys, TOML types)
+//! and fill defaults. [`crate::validate`] turns them into `corridor_model::Params`.
+//!
+//! Keys the user must give are `Option`s so that their absence can be reported with the key's
+//! name; every other key has its documented default here. The same structs serialise the
+//! resolved scenario, so a default lives in exactly one place.
+
+use std::fmt;
+
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawScenario {
+    pub scenario: RawMeta,
+    pub run: RawRun,
+    pub money: RawMoney,
+    pub calendar: RawCalendar,
+    pub banks: RawBanks,
+    pub payments: RawPayments,
+    pub intraday: RawIntraday,
+    pub late_shock: RawLateShock,
+    pub behaviour: RawBehaviour,
+    pub central_bank: RawCentralBank,
+    pub autonomous: RawAutonomous,
+    pub market: RawMarket,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawMeta {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub description: String,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawRun {
+    pub runs: i64,
+    pub seed: i64,
+    pub record_banks: bool,
+    pub record_trades: bool,
+}
+
+impl Default for RawRun {
+    fn default() -> Self {
+        RawRun {
+            runs: 100,
+            seed: 1,
+            record_banks: false,
+            record_trades: false,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawMoney {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minor_unit: Option<String>,
+    pub scale: f64,
+}
+
+impl Default for RawMoney {
+    fn default() -> Self {
+        RawMoney {
+            minor_unit: None,
+            scale: 1.0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawCalendar {
+    pub start: DateText,
+    pub business_days: i64,
+    pub day_count: String,
+}
+
+impl Default for RawCalendar {
+    fn default() -> Self {
+        RawCalendar {
+            start: DateText("2014-01-02".to_owned()),
+            business_days: 250,
+            day_count: "ACT/360".to_owned(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawBanks {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
+    pub size_distribution: RawSizeDistribution,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mean_size: Option<f64>,
+    pub securities_share: f64,
+    pub capital_ratio: f64,
+}
+
+impl Default for RawBanks {
+    fn default() -> Self {
+        RawBanks {
+            count: None,
+            mean_size: None,
+            securities_share: 0.15,
+            capital_ratio: 0.08,
+            size_distribution: RawSizeDistribution::default(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawSizeDistribution {
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sigma: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alpha: Option<f64>,
+}
+
+impl Default for RawSizeDistribution {
+    fn default() -> Self {
+        RawSizeDistribution {
+            kind: "identical".to_owned(),
+            sigma: None,
+            alpha: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawPayments {
+    pub periods: i64,
+    pub per_bank_per_period: f64,
+    pub mean_amount: f64,
+    pub amount_cv: f64,
+    pub deposit_reversion: f64,
+}
+
+impl Default for RawPayments {
+    fn default() -> Self {
+        RawPayments {
+            periods: 10,
+            per_bank_per_period: 5.0,
+            mean_amount: 10.0,
+            amount_cv: 1.0,
+            deposit_reversion: 0.2,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawIntraday {
+    pub collateral_share: f64,
+    pub overdraft_fee_bp: f64,
+}
+
+impl Default for RawIntraday {
+    fn default() -> Self {
+        RawIntraday {
+            collateral_share: 0.05,
+            overdraft_fee_bp: 0.0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawLateShock {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sd: Option<f64>,
+    pub size_elasticity: f64,
+}
+
+impl Default for RawLateShock {
+    fn default() -> Self {
+        RawLateShock {
+            sd: None,
+            size_elasticity: 0.5,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawBehaviour {
+    pub stigma_bp: f64,
+    pub precautionary_buffer_sd: f64,
+    pub perceived_shock_scale: f64,
+}
+
+impl Default for RawBehaviour {
+    fn default() -> Self {
+        RawBehaviour {
+            stigma_bp: 0.0,
+            precautionary_buffer_sd: 0.0,
+            perceived_shock_scale: 1.0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawCentralBank {
+    pub framework: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_rate_bp: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deposit_rate_bp: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lending_rate_bp: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reserve_target: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reserve_target_per_bank: Option<f64>,
+    pub fine_tuning: RawFineTuning,
+}
+
+impl Default for RawCentralBank {
+    fn default() -> Self {
+        RawCentralBank {
+            framework: "corridor".to_owned(),
+            policy_rate_bp: None,
+            deposit_rate_bp: None,
+            lending_rate_bp: None,
+            reserve_target: None,
+            reserve_target_per_bank: None,
+            fine_tuning: RawFineTuning::default(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawFineTuning {
+    pub enabled: bool,
+    pub rate_offset_bp: f64,
+    pub forecast_error_sd: f64,
+    pub min_amount: f64,
+}
+
+impl Default for RawFineTuning {
+    fn default() -> Self {
+        RawFineTuning {
+            enabled: true,
+            rate_offset_bp: 0.0,
+            forecast_error_sd: 0.0,
+            min_amount: 0.0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawAutonomous {
+    pub currency: RawCurrency,
+    pub government: RawGovernment,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawCurrency {
+    pub initial: f64,
+    pub annual_growth: f64,
+    pub weekday_effect: Vec<f64>,
+    pub month_end_effect: f64,
+    pub noise_sd: f64,
+}
+
+impl Default for RawCurrency {
+    fn default() -> Self {
+        RawCurrency {
+            initial: 0.0,
+            annual_growth: 0.0,
+            weekday_effect: vec![0.0; 5],
+            month_end_effect: 0.0,
+            noise_sd: 0.0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawGovernment {
+    pub initial: f64,
+    pub persistence: f64,
+    pub noise_sd: f64,
+    pub events: Vec<RawEvent>,
+    pub monthly: Vec<RawMonthly>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawEvent {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<DateText>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<f64>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMonthly {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_day: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<f64>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawMarket {
+    pub mechanism: String,
+}
+
+impl Default for RawMarket {
+    fn default() -> Self {
+        RawMarket {
+            mechanism: "call".to_owned(),
+        }
+    }
+}
+
+/// A date as the user wrote it: a string `"2015-01-02"` or a bare TOML date `2015-01-02`.
+/// Checked (and turned into a `Date`) by the validator; serialised as a string.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct DateText(pub String);
+
+impl Serialize for DateText {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for DateText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct DateVisitor;
+
+        impl<'de> Visitor<'de> for DateVisitor {
+            type Value = DateText;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a date (YYYY-MM-DD)")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<DateText, E> {
+                Ok(DateText(v.to_owned()))
+            }
+
+            // toml hands a native date to serde as a one-entry map; let its own type read it.
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<DateText, A::Error> {
+                let dt =
+                    toml::value::Datetime::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(DateText(dt.to_string()))
+            }
+        }
+
+        d.deserialize_any(DateVisitor)
+    }
+}

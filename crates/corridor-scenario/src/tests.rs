@@ -1,0 +1,1019 @@
+//! Scenario parsing tests. Line numbers are checked against the literal TOML in each test:
+//! every literal starts with its line 1 right after the opening quote.
+
+use corridor_model::params::{Framework, MarketMechanism, SizeDistribution};
+use corridor_model::{Date, DayCount, Money};
+
+use crate::{ErrorKind, Scenario, ScenarioError, load, parse};
+
+const FILE: &str = "scenarios/x.toml";
+
+fn ok(text: &str, sets: &[&str]) -> Scenario {
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    parse(FILE, text, &sets).unwrap_or_else(|e| panic!("rejected: {e}"))
+}
+
+fn err(text: &str, sets: &[&str]) -> ScenarioError {
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    match parse(FILE, text, &sets) {
+        Ok(_) => panic!("accepted, expected an error"),
+        Err(e) => e,
+    }
+}
+
+/// Checks every part of an error: kind, file, line, key and the exact message.
+#[track_caller]
+fn check(
+    e: &ScenarioError,
+    kind: ErrorKind,
+    line: Option<usize>,
+    key: Option<&str>,
+    display: &str,
+) {
+    assert_eq!(e.to_string(), display);
+    assert_eq!(e.kind(), kind, "{e}");
+    assert_eq!(e.file(), FILE, "{e}");
+    assert_eq!(e.line(), line, "{e}");
+    assert_eq!(e.key(), key, "{e}");
+}
+
+/// The required keys only (lines 1-14).
+const MINIMAL: &str = r#"[money]
+minor_unit = "SEK"
+
+[banks]
+count = 4
+mean_size = 1000
+
+[late_shock]
+sd = 10
+
+[central_bank]
+policy_rate_bp = 0
+deposit_rate_bp = -75
+lending_rate_bp = 75
+"#;
+
+/// Every key, none at its default.
+const FULL: &str = r#"# A scenario that sets every key.
+[scenario]
+name = "full"
+description = "Every key \"set\", none at its default"
+
+[run]
+runs = 7
+seed = 9223372036854775807
+record_banks = true
+record_trades = true
+
+[money]
+minor_unit = "SEK"
+scale = 1_000_000
+
+[calendar]
+start = 2015-01-05
+business_days = 60
+day_count = "ACT/365"
+
+[banks]
+count = 30
+size_distribution = { kind = "pareto", alpha = 1.8 }
+mean_size = 50_000.5
+securities_share = 0.25
+capital_ratio = 0.1
+
+[payments]
+periods = 12
+per_bank_per_period = 3.5
+mean_amount = 12.25
+amount_cv = 0.5
+deposit_reversion = 0.3
+
+[intraday]
+collateral_share = 0.07
+overdraft_fee_bp = 36
+
+[late_shock]
+sd = 1.5
+size_elasticity = 1.0
+
+[behaviour]
+stigma_bp = 20
+precautionary_buffer_sd = 0.5
+perceived_shock_scale = 1.2
+
+[central_bank]
+framework = "corridor"
+policy_rate_bp = -10
+deposit_rate_bp = -85
+lending_rate_bp = 65
+reserve_target_per_bank = 0.1
+
+[central_bank.fine_tuning]
+enabled = false
+rate_offset_bp = 10
+forecast_error_sd = 2000
+min_amount = 0.5
+
+[autonomous.currency]
+initial = 80_000
+annual_growth = 0.30000000000000004
+weekday_effect = [0.01, -0.002, 0, 0, 0.004]
+month_end_effect = 0.006
+noise_sd = 150
+
+[autonomous.government]
+initial = 15_000
+persistence = 0.85
+noise_sd = 1_500
+monthly = [{ business_day = 12, amount = 200.0 }, { business_day = 1, amount = -0.25 }]
+
+[[autonomous.government.events]]
+date = "2015-03-17"
+amount = 500.0
+
+[[autonomous.government.events]]
+date = 2015-02-02
+amount = -1.75
+
+[market]
+mechanism = "call"
+"#;
+
+#[test]
+fn full_scenario_is_read_exactly() {
+    let s = ok(FULL, &[]);
+    let p = s.params();
+    assert_eq!(s.name(), "full");
+    assert_eq!(s.description(), "Every key \"set\", none at its default");
+    assert_eq!(s.default_runs(), 7);
+    assert_eq!(s.default_seed(), i64::MAX as u64);
+    assert!(s.record_options().banks && s.record_options().trades);
+    assert_eq!(s.money_unit(), "SEK");
+
+    assert_eq!(p.calendar.start, Date::from_ymd(2015, 1, 5).unwrap());
+    assert_eq!(p.calendar.business_days, 60);
+    assert_eq!(p.calendar.day_count, DayCount::Act365);
+
+    assert_eq!(p.banks.count, 30);
+    assert_eq!(
+        p.banks.size_distribution,
+        SizeDistribution::Pareto { alpha: 1.8 }
+    );
+    assert_eq!(p.banks.mean_size, Money(50_000_500_000));
+    assert_eq!(p.banks.securities_share, 0.25);
+    assert_eq!(p.banks.capital_ratio, 0.1);
+
+    assert_eq!(p.payments.periods, 12);
+    assert_eq!(p.payments.per_bank_per_period, 3.5);
+    assert_eq!(p.payments.mean_amount, Money(12_250_000));
+    assert_eq!(p.payments.amount_cv, 0.5);
+    assert_eq!(p.payments.deposit_reversion, 0.3);
+    assert_eq!(p.intraday.collateral_share, 0.07);
+    assert_eq!(p.intraday.overdraft_fee_bp, 36.0);
+    assert_eq!(p.late_shock.sd, Money(1_500_000));
+    assert_eq!(p.late_shock.size_elasticity, 1.0);
+    assert_eq!(p.behaviour.stigma_bp, 20.0);
+    assert_eq!(p.behaviour.precautionary_buffer_sd, 0.5);
+    assert_eq!(p.behaviour.perceived_shock_scale, 1.2);
+
+    let cb = &p.central_bank;
+    assert_eq!(cb.framework, Framework::Corridor);
+    assert_eq!(
+        (cb.deposit_rate_bp, cb.policy_rate_bp, cb.lending_rate_bp),
+        (-85.0, -10.0, 65.0)
+    );
+    // 0.1 per bank × 1e6 × 30 banks.
+    assert_eq!(cb.reserve_target, Money(3_000_000));
+    assert!(!cb.fine_tuning.enabled);
+    assert_eq!(cb.fine_tuning.rate_offset_bp, 10.0);
+    assert_eq!(cb.fine_tuning.forecast_error_sd, Money(2_000_000_000));
+    assert_eq!(cb.fine_tuning.min_amount, Money(500_000));
+
+    let cur = &p.autonomous.currency;
+    assert_eq!(cur.initial, Money(80_000_000_000));
+    assert_eq!(cur.annual_growth, 0.30000000000000004);
+    assert_eq!(cur.weekday_effect, [0.01, -0.002, 0.0, 0.0, 0.004]);
+    assert_eq!(cur.month_end_effect, 0.006);
+    assert_eq!(cur.noise_sd, Money(150_000_000));
+
+    let gov = &p.autonomous.government;
+    assert_eq!(gov.initial, Money(15_000_000_000));
+    assert_eq!(gov.persistence, 0.85);
+    assert_eq!(gov.noise_sd, Money(1_500_000_000));
+    // Sorted by date.
+    assert_eq!(gov.events.len(), 2);
+    assert_eq!(gov.events[0].date, Date::from_ymd(2015, 2, 2).unwrap());
+    assert_eq!(gov.events[0].amount, Money(-1_750_000));
+    assert_eq!(gov.events[1].date, Date::from_ymd(2015, 3, 17).unwrap());
+    assert_eq!(gov.events[1].amount, Money(500_000_000));
+    assert_eq!(gov.monthly.len(), 2);
+    assert_eq!(gov.monthly[0].business_day_of_month, 12);
+    assert_eq!(gov.monthly[0].amount, Money(200_000_000));
+    assert_eq!(gov.monthly[1].business_day_of_month, 1);
+    assert_eq!(gov.monthly[1].amount, Money(-250_000));
+    assert_eq!(p.market.mechanism, MarketMechanism::Call);
+}
+
+#[track_caller]
+fn assert_same_scenario(a: &Scenario, b: &Scenario) {
+    assert_eq!(a.params(), b.params());
+    assert_eq!(a.name(), b.name());
+    assert_eq!(a.description(), b.description());
+    assert_eq!(a.default_runs(), b.default_runs());
+    assert_eq!(a.default_seed(), b.default_seed());
+    assert_eq!(a.record_options(), b.record_options());
+    assert_eq!(a.money_unit(), b.money_unit());
+}
+
+#[test]
+fn resolved_toml_round_trips() {
+    for (text, sets) in [
+        (FULL, &[][..]),
+        (MINIMAL, &[][..]),
+        (
+            MINIMAL,
+            &[
+                "banks.count=9",
+                "central_bank.reserve_target_per_bank=-2.5",
+                "money.scale=0.01",
+            ][..],
+        ),
+    ] {
+        let first = ok(text, sets);
+        let resolved = first.resolved_toml();
+        // A different file name: the name must come from the resolved text itself.
+        let second = parse("elsewhere/other.toml", &resolved, &[])
+            .unwrap_or_else(|e| panic!("resolved TOML rejected: {e}\n{resolved}"));
+        assert_same_scenario(&first, &second);
+        assert_eq!(second.resolved_toml(), resolved, "resolving is idempotent");
+    }
+}
+
+#[test]
+fn resolved_toml_writes_every_key() {
+    let resolved = ok(MINIMAL, &[]).resolved_toml();
+    for key in [
+        "name = \"x\"",
+        "runs = 100",
+        "seed = 1",
+        "scale = 1.0",
+        "start = \"2014-01-02\"",
+        "day_count = \"ACT/360\"",
+        "kind = \"identical\"",
+        "deposit_reversion = 0.2",
+        "size_elasticity = 0.5",
+        "reserve_target = 0.0",
+        "weekday_effect = [0.0, 0.0, 0.0, 0.0, 0.0]",
+        "mechanism = \"call\"",
+    ] {
+        assert!(resolved.contains(key), "missing {key:?} in\n{resolved}");
+    }
+}
+
+#[test]
+fn defaults_fill_in() {
+    let s = ok(MINIMAL, &[]);
+    let p = s.params();
+    assert_eq!(s.name(), "x", "file stem");
+    assert_eq!(s.description(), "");
+    assert_eq!(s.default_runs(), 100);
+    assert_eq!(s.default_seed(), 1);
+    assert!(!s.record_options().banks && !s.record_options().trades);
+
+    assert_eq!(p.calendar.start, Date::from_ymd(2014, 1, 2).unwrap());
+    assert_eq!(p.calendar.business_days, 250);
+    assert_eq!(p.calendar.day_count, DayCount::Act360);
+    assert_eq!(p.banks.size_distribution, SizeDistribution::Identical);
+    assert_eq!(p.banks.mean_size, Money(1000));
+    assert_eq!(p.banks.securities_share, 0.15);
+    assert_eq!(p.banks.capital_ratio, 0.08);
+    assert_eq!(p.payments.periods, 10);
+    assert_eq!(p.payments.per_bank_per_period, 5.0);
+    assert_eq!(p.payments.mean_amount, Money(10));
+    assert_eq!(p.payments.amount_cv, 1.0);
+    assert_eq!(p.payments.deposit_reversion, 0.2);
+    assert_eq!(p.intraday.collateral_share, 0.05);
+    assert_eq!(p.intraday.overdraft_fee_bp, 0.0);
+    assert_eq!(p.late_shock.size_elasticity, 0.5);
+    assert_eq!(p.behaviour.stigma_bp, 0.0);
+    assert_eq!(p.behaviour.precautionary_buffer_sd, 0.0);
+    assert_eq!(p.behaviour.perceived_shock_scale, 1.0);
+    assert_eq!(p.central_bank.framework, Framework::Corridor);
+    assert_eq!(p.central_bank.reserve_target, Money::ZERO);
+    let ft = &p.central_bank.fine_tuning;
+    assert!(ft.enabled);
+    assert_eq!(
+        (ft.rate_offset_bp, ft.forecast_error_sd, ft.min_amount),
+        (0.0, Money::ZERO, Money::ZERO)
+    );
+    let cur = &p.autonomous.currency;
+    assert_eq!(
+        (cur.initial, cur.annual_growth, cur.month_end_effect),
+        (Money::ZERO, 0.0, 0.0)
+    );
+    assert_eq!(cur.weekday_effect, [0.0; 5]);
+    assert_eq!(cur.noise_sd, Money::ZERO);
+    let gov = &p.autonomous.government;
+    assert_eq!(
+        (gov.initial, gov.persistence, gov.noise_sd),
+        (Money::ZERO, 0.0, Money::ZERO)
+    );
+    assert!(gov.events.is_empty() && gov.monthly.is_empty());
+    assert_eq!(p.market.mechanism, MarketMechanism::Call);
+}
+
+#[test]
+fn amounts_are_scaled_to_minor_units() {
+    let text = r#"[money]
+minor_unit = "SEK"
+scale = 1e6
+[banks]
+count = 3
+mean_size = 2
+[late_shock]
+sd = 1.5
+[central_bank]
+policy_rate_bp = 0
+deposit_rate_bp = 0
+lending_rate_bp = 0
+reserve_target_per_bank = 0.25
+"#;
+    let s = ok(text, &[]);
+    assert_eq!(s.params().late_shock.sd, Money(1_500_000));
+    assert_eq!(s.params().banks.mean_size, Money(2_000_000));
+    // Per bank × banks.count, computed in integers.
+    assert_eq!(s.params().central_bank.reserve_target, Money(750_000));
+    // 2.5 minor units round half away from zero.
+    let s = ok(text, &["money.scale=1", "late_shock.sd=2.5"]);
+    assert_eq!(s.params().late_shock.sd, Money(3));
+}
+
+#[test]
+fn amount_overflow_and_non_finite_amounts_are_rejected() {
+    let text = r#"[money]
+minor_unit = "SEK"
+scale = 1e6
+[banks]
+count = 3
+mean_size = 2
+[late_shock]
+sd = 1e13
+[central_bank]
+policy_rate_bp = 0
+deposit_rate_bp = 0
+lending_rate_bp = 0
+"#;
+    check(
+        &err(text, &[]),
+        ErrorKind::InvalidValue,
+        Some(8),
+        Some("late_shock.sd"),
+        "scenarios/x.toml:8: late_shock.sd = 10000000000000: amount × money.scale (1000000) = \
+         1e19 minor units does not fit in 64 bits (the limit is about ±9.2e18 minor units)",
+    );
+    let e = err(&text.replace("sd = 1e13", "sd = inf"), &[]);
+    check(
+        &e,
+        ErrorKind::InvalidValue,
+        Some(8),
+        Some("late_shock.sd"),
+        "scenarios/x.toml:8: late_shock.sd = inf: expected a finite amount >= 0",
+    );
+    let e = err(&text.replace("mean_size = 2", "mean_size = 1e-7"), &[]);
+    assert_eq!(e.key(), Some("banks.mean_size"));
+    assert_eq!(e.line(), Some(6));
+    assert!(e.message().contains("rounds to 0 minor units"), "{e}");
+}
+
+#[test]
+fn unknown_key_in_nested_table() {
+    let text = r#"[money]
+minor_unit = "SEK"
+[banks]
+count = 4
+mean_size = 1000
+[late_shock]
+sd = 10
+[central_bank]
+policy_rate_bp = 0
+deposit_rate_bp = -75
+lending_rate_bp = 75
+
+[central_bank.fine_tuning]
+enabled = true
+min_amonut = 5
+"#;
+    check(
+        &err(text, &[]),
+        ErrorKind::UnknownKey,
+        Some(15),
+        Some("central_bank.fine_tuning.min_amonut"),
+        "scenarios/x.toml:15: unknown key `central_bank.fine_tuning.min_amonut`; \
+         allowed keys: enabled, rate_offset_bp, forecast_error_sd, min_amount",
+    );
+}
+
+#[test]
+fn unknown_key_inside_an_array_of_inline_tables() {
+    let text = format!(
+        "{MINIMAL}\n[autonomous.government]\nmonthly = [\n  {{ business_day = 12, amount = 1 }},\n  {{ business_dy = 3, amount = 1 }},\n]\n"
+    );
+    // MINIMAL is lines 1-14, then a blank line, the header (16), `monthly = [` (17).
+    check(
+        &err(&text, &[]),
+        ErrorKind::UnknownKey,
+        Some(19),
+        Some("autonomous.government.monthly[1].business_dy"),
+        "scenarios/x.toml:19: unknown key `autonomous.government.monthly[1].business_dy`; \
+         allowed keys: business_day, amount",
+    );
+}
+
+#[test]
+fn unknown_top_level_table() {
+    let text = format!("{MINIMAL}[bank]\ncount = 3\n");
+    check(
+        &err(&text, &[]),
+        ErrorKind::UnknownKey,
+        Some(15),
+        Some("bank"),
+        "scenarios/x.toml:15: unknown key `bank`; allowed keys: scenario, run, money, calendar, \
+         banks, payments, intraday, late_shock, behaviour, central_bank, autonomous, market",
+    );
+}
+
+#[test]
+fn wrong_type() {
+    let text = r#"[money]
+minor_unit = "SEK"
+[banks]
+count = 4
+mean_size = 1000
+[late_shock]
+size_elasticity = 0.5
+sd = "abc"
+[central_bank]
+policy_rate_bp = 0
+deposit_rate_bp = -75
+lending_rate_bp = 75
+"#;
+    check(
+        &err(text, &[]),
+        ErrorKind::WrongType,
+        Some(8),
+        Some("late_shock.sd"),
+        r#"scenarios/x.toml:8: late_shock.sd: expected a number, found a string "abc""#,
+    );
+    let e = err(
+        &text
+            .replace("count = 4", "count = 4.5")
+            .replace("\"abc\"", "1"),
+        &[],
+    );
+    check(
+        &e,
+        ErrorKind::WrongType,
+        Some(4),
+        Some("banks.count"),
+        "scenarios/x.toml:4: banks.count: expected an integer, found a float 4.5",
+    );
+    let e = err(
+        &text
+            .replace("\"abc\"", "1")
+            .replace("minor_unit = \"SEK\"", "minor_unit = 5"),
+        &[],
+    );
+    check(
+        &e,
+        ErrorKind::WrongType,
+        Some(2),
+        Some("money.minor_unit"),
+        "scenarios/x.toml:2: money.minor_unit: expected a string, found an integer 5",
+    );
+    let e = err(&text.replace("\"abc\"", "2014-01-01"), &[]);
+    check(
+        &e,
+        ErrorKind::WrongType,
+        Some(8),
+        Some("late_shock.sd"),
+        "scenarios/x.toml:8: late_shock.sd: expected a number, found a date/time 2014-01-01",
+    );
+}
+
+#[test]
+fn negative_count() {
+    let text = r#"[money]
+minor_unit = "SEK"
+[banks]
+count = -5
+mean_size = 1000
+[late_shock]
+sd = 10
+[central_bank]
+policy_rate_bp = 0
+deposit_rate_bp = -75
+lending_rate_bp = 75
+"#;
+    check(
+        &err(text, &[]),
+        ErrorKind::InvalidValue,
+        Some(4),
+        Some("banks.count"),
+        "scenarios/x.toml:4: banks.count = -5: expected a positive integer (1 to 100000)",
+    );
+    let e = err(&text.replace("count = -5", "count = 4\nperiods = 3"), &[]);
+    assert_eq!(e.key(), Some("banks.periods"));
+    let e = err(
+        &format!(
+            "{}[run]\nruns = 0\n",
+            text.replace("count = -5", "count = 4")
+        ),
+        &[],
+    );
+    check(
+        &e,
+        ErrorKind::InvalidValue,
+        Some(13),
+        Some("run.runs"),
+        "scenarios/x.toml:13: run.runs = 0: expected a positive integer (1 to 4294967295)",
+    );
+}
+
+#[test]
+fn lending_rate_below_deposit_rate() {
+    let text = r#"[money]
+minor_unit = "SEK"
+[banks]
+count = 4
+mean_size = 1000
+[late_shock]
+sd = 10
+
+[central_bank]
+policy_rate_bp = 0
+deposit_rate_bp = -75
+lending_rate_bp = -100
+"#;
+    check(
+        &err(text, &[]),
+        ErrorKind::InvalidValue,
+        Some(12),
+        Some("central_bank.lending_rate_bp"),
+        "scenarios/x.toml:12: central_bank.lending_rate_bp = -100: \
+         must be >= central_bank.deposit_rate_bp (-75)",
+    );
+    // The policy rate must lie in the corridor too.
+    let e = err(
+        &text
+            .replace("lending_rate_bp = -100", "lending_rate_bp = 75")
+            .replace("policy_rate_bp = 0", "policy_rate_bp = -80"),
+        &[],
+    );
+    check(
+        &e,
+        ErrorKind::InvalidValue,
+        Some(11),
+        Some("central_bank.deposit_rate_bp"),
+        "scenarios/x.toml:11: central_bank.deposit_rate_bp = -75: \
+         must be <= central_bank.policy_rate_bp (-80)",
+    );
+    let e = err(
+        &text.replace("lending_rate_bp = -100", "lending_rate_bp = -10"),
+        &[],
+    );
+    assert_eq!(e.key(), Some("central_bank.lending_rate_bp"));
+    assert!(
+        e.message()
+            .ends_with("must be >= central_bank.policy_rate_bp (0)"),
+        "{e}"
+    );
+    // Negative rates are fine.
+    let s = ok(
+        &text
+            .replace("lending_rate_bp = -100", "lending_rate_bp = 0")
+            .replace("policy_rate_bp = 0", "policy_rate_bp = -50"),
+        &[],
+    );
+    assert_eq!(s.params().central_bank.policy_rate_bp, -50.0);
+}
+
+#[test]
+fn share_outside_unit_interval() {
+    let text = r#"[money]
+minor_unit = "SEK"
+[banks]
+count = 4
+mean_size = 1000
+securities_share = 1.5
+[late_shock]
+sd = 10
+[central_bank]
+policy_rate_bp = 0
+deposit_rate_bp = -75
+lending_rate_bp = 75
+"#;
+    check(
+        &err(text, &[]),
+        ErrorKind::InvalidValue,
+        Some(6),
+        Some("banks.securities_share"),
+        "scenarios/x.toml:6: banks.securities_share = 1.5: expected a number in [0, 1]",
+    );
+    let e = err(
+        &text.replace("securities_share = 1.5", "capital_ratio = 1"),
+        &[],
+    );
+    check(
+        &e,
+        ErrorKind::InvalidValue,
+        Some(6),
+        Some("banks.capital_ratio"),
+        "scenarios/x.toml:6: banks.capital_ratio = 1: expected a number in [0, 1)",
+    );
+    let e = err(
+        &text.replace("securities_share = 1.5", "securities_share = nan"),
+        &[],
+    );
+    assert_eq!(
+        e.to_string(),
+        "scenarios/x.toml:6: banks.securities_share = nan: expected a finite number in [0, 1]"
+    );
+}
+
+#[test]
+fn bad_dates() {
+    let text = r#"[money]
+minor_unit = "SEK"
+[calendar]
+start = "2015-02-30"
+[banks]
+count = 4
+mean_size = 1000
+[late_shock]
+sd = 10
+[central_bank]
+policy_rate_bp = 0
+deposit_rate_bp = -75
+lending_rate_bp = 75
+[[autonomous.government.events]]
+date = "2015-03-17"
+amount = 1
+[[autonomous.government.events]]
+date = "2015-3-17"
+amount = 1
+"#;
+    check(
+        &err(text, &[]),
+        ErrorKind::InvalidValue,
+        Some(4),
+        Some("calendar.start"),
+        r#"scenarios/x.toml:4: calendar.start = "2015-02-30": expected an existing calendar date written YYYY-MM-DD"#,
+    );
+    let fixed = text.replace("2015-02-30", "2015-02-27");
+    check(
+        &err(&fixed, &[]),
+        ErrorKind::InvalidValue,
+        Some(18),
+        Some("autonomous.government.events[1].date"),
+        r#"scenarios/x.toml:18: autonomous.government.events[1].date = "2015-3-17": expected an existing calendar date written YYYY-MM-DD"#,
+    );
+    // A bare TOML date that does not exist is a syntax error; the key is still named.
+    let e = err(&text.replace("\"2015-02-30\"", "2015-02-30"), &[]);
+    assert_eq!(e.kind(), ErrorKind::Syntax);
+    assert_eq!(e.line(), Some(4));
+    assert_eq!(e.key(), Some("calendar.start"));
+    assert!(
+        e.to_string()
+            .starts_with("scenarios/x.toml:4: calendar.start: invalid TOML:"),
+        "{e}"
+    );
+}
+
+#[test]
+fn both_reserve_targets() {
+    let text = r#"[money]
+minor_unit = "SEK"
+[banks]
+count = 4
+mean_size = 1000
+[late_shock]
+sd = 10
+[central_bank]
+policy_rate_bp = 0
+deposit_rate_bp = -75
+lending_rate_bp = 75
+reserve_target = 100
+reserve_target_per_bank = 25
+"#;
+    check(
+        &err(text, &[]),
+        ErrorKind::InvalidValue,
+        Some(13),
+        Some("central_bank.reserve_target_per_bank"),
+        "scenarios/x.toml:13: central_bank.reserve_target_per_bank = 25: give either \
+         central_bank.reserve_target or central_bank.reserve_target_per_bank, not both \
+         (central_bank.reserve_target = 100 is also set)",
+    );
+    // Either one alone is fine, and they mean the same here (4 banks).
+    let total = ok(&text.replace("reserve_target_per_bank = 25\n", ""), &[]);
+    let per_bank = ok(&text.replace("reserve_target = 100\n", ""), &[]);
+    assert_eq!(total.params(), per_bank.params());
+}
+
+#[test]
+fn missing_required_keys() {
+    let text = MINIMAL.replace("mean_size = 1000\n", "");
+    check(
+        &err(&text, &[]),
+        ErrorKind::MissingKey,
+        Some(4),
+        Some("banks.mean_size"),
+        "scenarios/x.toml:4: missing required key `banks.mean_size`: expected an amount > 0",
+    );
+    let text = MINIMAL.replace("[money]\nminor_unit = \"SEK\"\n", "");
+    let e = err(&text, &[]);
+    check(
+        &e,
+        ErrorKind::MissingKey,
+        None,
+        Some("money.minor_unit"),
+        "scenarios/x.toml: missing required key `money.minor_unit`: expected a name for the unit \
+         of every money column, e.g. \"SEK\" or \"EUR cents\"",
+    );
+}
+
+#[test]
+fn size_distributions() {
+    let with = |d: &str| {
+        MINIMAL.replace(
+            "count = 4\n",
+            &format!("count = 4\nsize_distribution = {d}\n"),
+        )
+    };
+    let s = ok(&with(r#"{ kind = "lognormal", sigma = 1.0 }"#), &[]);
+    assert_eq!(
+        s.params().banks.size_distribution,
+        SizeDistribution::LogNormal { sigma: 1.0 }
+    );
+
+    let e = err(&with(r#"{ kind = "pareto", alpha = 1 }"#), &[]);
+    check(
+        &e,
+        ErrorKind::InvalidValue,
+        Some(6),
+        Some("banks.size_distribution.alpha"),
+        "scenarios/x.toml:6: banks.size_distribution.alpha = 1: expected a number in (1, 10]",
+    );
+    let e = err(&with(r#"{ kind = "identical", sigma = 1 }"#), &[]);
+    check(
+        &e,
+        ErrorKind::InvalidValue,
+        Some(6),
+        Some("banks.size_distribution.sigma"),
+        "scenarios/x.toml:6: banks.size_distribution.sigma = 1: not allowed with kind = \
+         \"identical\"; allowed keys for this kind: kind",
+    );
+    let e = err(&with(r#"{ kind = "lognormal" }"#), &[]);
+    assert_eq!(
+        (e.kind(), e.key()),
+        (ErrorKind::MissingKey, Some("banks.size_distribution.sigma"))
+    );
+    let e = err(&with(r#"{ kind = "normal" }"#), &[]);
+    check(
+        &e,
+        ErrorKind::InvalidValue,
+        Some(6),
+        Some("banks.size_distribution.kind"),
+        r#"scenarios/x.toml:6: banks.size_distribution.kind = "normal": expected one of "identical", "lognormal", "pareto""#,
+    );
+}
+
+#[test]
+fn unimplemented_framework_lists_allowed_values() {
+    let e = err(MINIMAL, &[r#"central_bank.framework="floor""#]);
+    check(
+        &e,
+        ErrorKind::InvalidValue,
+        None,
+        Some("central_bank.framework"),
+        r#"scenarios/x.toml (from --set): central_bank.framework = "floor": expected one of "corridor" (the only framework implemented so far)"#,
+    );
+}
+
+#[test]
+fn weekday_effect_needs_five_numbers_in_range() {
+    let text = format!("{MINIMAL}[autonomous.currency]\nweekday_effect = [0, 0.01]\n");
+    let e = err(&text, &[]);
+    check(
+        &e,
+        ErrorKind::InvalidValue,
+        Some(16),
+        Some("autonomous.currency.weekday_effect"),
+        "scenarios/x.toml:16: autonomous.currency.weekday_effect = [0, 0.01]: expected exactly 5 \
+         numbers (Monday to Friday), found 2",
+    );
+    let text = format!(
+        "{MINIMAL}[autonomous.currency]\nweekday_effect = [\n  0,\n  0.01,\n  0.5,\n  0,\n  0,\n]\n"
+    );
+    check(
+        &err(&text, &[]),
+        ErrorKind::InvalidValue,
+        Some(19),
+        Some("autonomous.currency.weekday_effect[2]"),
+        "scenarios/x.toml:19: autonomous.currency.weekday_effect[2] = 0.5: expected a number in (-0.5, 0.5)",
+    );
+}
+
+#[test]
+fn set_overrides_values_of_every_type() {
+    let s = ok(
+        MINIMAL,
+        &[
+            "banks.count=50",
+            "central_bank.framework=\"corridor\"",
+            "calendar.start=2015-01-02",
+            "money.minor_unit=EUR cents",
+            "run.record_trades=true",
+            "central_bank.policy_rate_bp = -10",
+            "autonomous.currency.weekday_effect=[0, 0.01, 0, 0, 0]",
+        ],
+    );
+    let p = s.params();
+    assert_eq!(p.banks.count, 50);
+    assert_eq!(p.calendar.start, Date::from_ymd(2015, 1, 2).unwrap());
+    assert_eq!(s.money_unit(), "EUR cents");
+    assert!(s.record_options().trades);
+    assert_eq!(p.central_bank.policy_rate_bp, -10.0);
+    assert_eq!(p.autonomous.currency.weekday_effect[1], 0.01);
+    assert!(s.resolved_toml().contains("count = 50"));
+    // The last --set of a key wins.
+    assert_eq!(
+        ok(MINIMAL, &["banks.count=5", "banks.count=6"])
+            .params()
+            .banks
+            .count,
+        6
+    );
+}
+
+#[test]
+fn set_creates_missing_optional_tables() {
+    let s = ok(
+        MINIMAL,
+        &[
+            "central_bank.fine_tuning.enabled=false",
+            "autonomous.government.persistence=0.5",
+            "banks.size_distribution.kind=lognormal",
+            "banks.size_distribution.sigma=0.75",
+        ],
+    );
+    let p = s.params();
+    assert!(!p.central_bank.fine_tuning.enabled);
+    assert_eq!(p.autonomous.government.persistence, 0.5);
+    assert_eq!(
+        p.banks.size_distribution,
+        SizeDistribution::LogNormal { sigma: 0.75 }
+    );
+    // A whole table replaced by an inline table.
+    let text = format!("{MINIMAL}[banks.size_distribution]\nkind = \"identical\"\n");
+    let s = ok(
+        &text,
+        &[r#"banks.size_distribution={ kind = "pareto", alpha = 1.5 }"#],
+    );
+    assert_eq!(
+        s.params().banks.size_distribution,
+        SizeDistribution::Pareto { alpha: 1.5 }
+    );
+    // Into an existing inline table.
+    let text = MINIMAL.replace(
+        "count = 4\n",
+        "count = 4\nsize_distribution = { kind = \"pareto\", alpha = 2 }\n",
+    );
+    let s = ok(&text, &["banks.size_distribution.alpha=3"]);
+    assert_eq!(
+        s.params().banks.size_distribution,
+        SizeDistribution::Pareto { alpha: 3.0 }
+    );
+}
+
+#[test]
+fn set_rejects_unknown_keys() {
+    let e = err(MINIMAL, &["banks.cuont=5"]);
+    check(
+        &e,
+        ErrorKind::UnknownKey,
+        None,
+        Some("banks.cuont"),
+        "scenarios/x.toml (from --set): unknown key `banks.cuont`; allowed keys: count, \
+         size_distribution, mean_size, securities_share, capital_ratio",
+    );
+    assert!(e.from_set());
+    let e = err(MINIMAL, &["nonsense.deep.key=1"]);
+    assert_eq!(
+        (e.kind(), e.key(), e.from_set()),
+        (ErrorKind::UnknownKey, Some("nonsense"), true)
+    );
+}
+
+#[test]
+fn set_reports_invalid_values_as_from_set() {
+    let e = err(MINIMAL, &["central_bank.policy_rate_bp=abc"]);
+    check(
+        &e,
+        ErrorKind::WrongType,
+        None,
+        Some("central_bank.policy_rate_bp"),
+        r#"scenarios/x.toml (from --set): central_bank.policy_rate_bp: expected a number, found a string "abc""#,
+    );
+    assert!(e.from_set());
+    let e = err(MINIMAL, &["banks.count=-5"]);
+    check(
+        &e,
+        ErrorKind::InvalidValue,
+        None,
+        Some("banks.count"),
+        "scenarios/x.toml (from --set): banks.count = -5: expected a positive integer (1 to 100000)",
+    );
+    // A value that was not overridden keeps its line in the file, even though an override
+    // added a key (and so a line) above it in the text serde reads.
+    let text = format!(
+        "[run]\nruns = 3\n{}",
+        MINIMAL.replace("count = 4", "count = 0")
+    );
+    let e = err(&text, &["run.seed=7", "run.record_banks=true"]);
+    check(
+        &e,
+        ErrorKind::InvalidValue,
+        Some(7),
+        Some("banks.count"),
+        "scenarios/x.toml:7: banks.count = 0: expected a positive integer (1 to 100000)",
+    );
+    assert!(!e.from_set());
+}
+
+#[test]
+fn malformed_set_arguments() {
+    let e = err(MINIMAL, &["banks.count"]);
+    assert_eq!(e.kind(), ErrorKind::BadOverride);
+    assert_eq!(
+        e.to_string(),
+        "scenarios/x.toml (from --set): --set banks.count: expected key.path=value, e.g. --set banks.count=50"
+    );
+    let e = err(MINIMAL, &["banks.count.x=1"]);
+    assert_eq!(
+        e.to_string(),
+        "scenarios/x.toml (from --set): --set banks.count.x=1: `banks.count` is not a table, so it cannot hold `banks.count.x`"
+    );
+    let e = err(MINIMAL, &["=1"]);
+    assert_eq!(e.kind(), ErrorKind::BadOverride);
+}
+
+#[test]
+fn syntax_errors_name_the_line() {
+    let text = MINIMAL.replace("sd = 10", "sd = = 10");
+    let e = err(&text, &[]);
+    assert_eq!((e.kind(), e.line()), (ErrorKind::Syntax, Some(9)));
+    assert!(e.to_string().starts_with("scenarios/x.toml:9: "), "{e}");
+}
+
+#[test]
+fn load_reads_files_and_names_unreadable_ones() {
+    let dir = std::env::temp_dir().join(format!("corridor-scenario-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("from_disk.toml");
+    std::fs::write(&path, MINIMAL).unwrap();
+    let s = load(&path, &["banks.count=7".to_string()]).unwrap();
+    assert_eq!(s.name(), "from_disk");
+    assert_eq!(s.params().banks.count, 7);
+
+    let missing = dir.join("missing.toml");
+    let e = load(&missing, &[]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Io);
+    assert_eq!(e.file(), missing.display().to_string());
+    let os = std::io::Error::from(std::io::ErrorKind::NotFound).kind();
+    assert_eq!(os, std::io::ErrorKind::NotFound);
+    assert!(e.to_string().starts_with(&format!(
+        "{}: cannot read the scenario file: ",
+        missing.display()
+    )));
+    assert!(e.to_string().contains("os error"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn shipped_scenarios_are_valid() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let mut checked = 0;
+    for entry in entries {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            checked += 1;
+            let s = load(&path, &[]).unwrap_or_else(|e| panic!("{e}"));
+            let again = parse("resolved.toml", &s.resolved_toml(), &[]).unwrap();
+            assert_same_scenario(&s, &again);
+        }
+    }
+    assert!(checked >= 2, "expected the shipped scenarios in {}", dir.display());
+}
