@@ -1015,5 +1015,9 @@ fn shipped_scenarios_are_valid() {
             assert_same_scenario(&s, &again);
         }
     }
-    assert!(checked >= 2, "expected the shipped scenarios in {}", dir.display());
+    assert!(
+        checked >= 2,
+        "expected the shipped scenarios in {}",
+        dir.display()
+    );
 }

@@ -1,0 +1,351 @@
+//! Column builders for each file, and the buffered Parquet sink that makes output bytes a
+//! function of the rows alone.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::builder::{Date32Builder, Float64Builder, Int64Builder, UInt32Builder};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Metadata, Schema, SchemaRef};
+use corridor_model::{BankDayRecord, DayRecord, TradeRecord};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
+
+use crate::{OutputError, OutputMeta};
+
+/// Rows per `RecordBatch` handed to the Parquet writer (the last batch may be shorter).
+pub(crate) const BATCH_ROWS: usize = 65_536;
+/// Maximum rows per Parquet row group; bounds the writer's in-memory buffer.
+pub(crate) const MAX_ROW_GROUP_ROWS: usize = 1_048_576;
+/// ZSTD level of every column chunk.
+pub(crate) const ZSTD_LEVEL: i32 = 3;
+/// Parquet data page size limit (bytes).
+const DATA_PAGE_BYTES: usize = 1024 * 1024;
+/// Parquet data page row limit.
+const DATA_PAGE_ROWS: usize = 20_000;
+
+/// Value of the `corridor.rate_unit` metadata key.
+pub const RATE_UNIT: &str = "bp (basis points, annual)";
+
+/// Knobs that change the physical layout (never the content) of the files; tests shrink them
+/// to force many batches, row groups and summary passes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Layout {
+    pub batch_rows: usize,
+    pub max_row_group_rows: usize,
+    /// Parquet data page row limit. Page boundaries follow batch boundaries once a page is
+    /// full, which is why the batch size must be fixed.
+    pub data_page_rows: usize,
+}
+
+impl Default for Layout {
+    fn default() -> Self {
+        Layout {
+            batch_rows: BATCH_ROWS,
+            max_row_group_rows: MAX_ROW_GROUP_ROWS,
+            data_page_rows: DATA_PAGE_ROWS,
+        }
+    }
+}
+
+/// The `corridor.*` key-value pairs, in the fixed order they are written.
+pub(crate) fn metadata_pairs(meta: &OutputMeta) -> Vec<(String, String)> {
+    vec![
+        ("corridor.scenario".into(), meta.scenario_toml.clone()),
+        ("corridor.scenario_name".into(), meta.scenario_name.clone()),
+        ("corridor.seed".into(), meta.seed.to_string()),
+        ("corridor.runs".into(), meta.runs.to_string()),
+        ("corridor.version".into(), meta.corridor_version.clone()),
+        ("corridor.money_unit".into(), meta.money_minor_unit.clone()),
+        ("corridor.rate_unit".into(), RATE_UNIT.into()),
+    ]
+}
+
+/// Writer properties shared by every file. Everything that affects the bytes is pinned here
+/// rather than left to the library's defaults.
+pub(crate) fn writer_properties(meta: &OutputMeta, layout: Layout) -> WriterProperties {
+    let kv = metadata_pairs(meta)
+        .into_iter()
+        .map(|(k, v)| KeyValue::new(k, v))
+        .collect();
+    let level = ZstdLevel::try_new(ZSTD_LEVEL).expect("ZSTD_LEVEL is a valid zstd level");
+    WriterProperties::builder()
+        .set_writer_version(WriterVersion::PARQUET_1_0)
+        .set_compression(Compression::ZSTD(level))
+        .set_max_row_group_row_count(Some(layout.max_row_group_rows))
+        .set_max_row_group_bytes(None)
+        .set_data_page_size_limit(DATA_PAGE_BYTES)
+        .set_data_page_row_count_limit(layout.data_page_rows)
+        .set_dictionary_page_size_limit(DATA_PAGE_BYTES)
+        .set_write_batch_size(1024)
+        .set_dictionary_enabled(true)
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_key_value_metadata(Some(kv))
+        .build()
+}
+
+/// An Arrow schema with the `corridor.*` metadata attached (so pyarrow shows it too).
+pub(crate) fn schema_with_meta(fields: Vec<Field>, meta: &OutputMeta) -> SchemaRef {
+    let metadata: Metadata = metadata_pairs(meta).into_iter().collect();
+    Arc::new(Schema::new_with_metadata(fields, metadata))
+}
+
+/// A set of column builders that can be drained into arrays.
+pub(crate) trait Table {
+    /// Finishes (and resets) every builder, in schema order.
+    fn finish_columns(&mut self) -> Vec<ArrayRef>;
+}
+
+// ---- record tables, generated from the record field lists -------------------------------
+
+macro_rules! builder_ty {
+    (U32) => {
+        UInt32Builder
+    };
+    (Date) => {
+        Date32Builder
+    };
+    (F64) => {
+        Float64Builder
+    };
+    (OptF64) => {
+        Float64Builder
+    };
+    (Money) => {
+        Int64Builder
+    };
+}
+
+macro_rules! data_type {
+    (U32) => {
+        DataType::UInt32
+    };
+    (Date) => {
+        DataType::Date32
+    };
+    (F64) => {
+        DataType::Float64
+    };
+    (OptF64) => {
+        DataType::Float64
+    };
+    (Money) => {
+        DataType::Int64
+    };
+}
+
+macro_rules! nullable {
+    (OptF64) => {
+        true
+    };
+    ($other:ident) => {
+        false
+    };
+}
+
+macro_rules! push {
+    ($b:expr, U32, $v:expr) => {
+        $b.append_value(*$v)
+    };
+    ($b:expr, Date, $v:expr) => {
+        $b.append_value($v.0)
+    };
+    ($b:expr, F64, $v:expr) => {
+        $b.append_value(*$v)
+    };
+    ($b:expr, OptF64, $v:expr) => {
+        $b.append_option(*$v)
+    };
+    ($b:expr, Money, $v:expr) => {
+        $b.append_value($v.0)
+    };
+}
+
+/// Defines a table whose columns are `run` followed by every field of a record, named
+/// exactly like the field. The destructuring in `append` has no `..`, so adding a field to
+/// the record without adding a column here is a compile error.
+macro_rules! record_table {
+    ($(#[$doc:meta])* $table:ident for $rec:ident { $($field:ident: $kind:ident),* $(,)? }) => {
+        $(#[$doc])*
+        pub(crate) struct $table {
+            run: UInt32Builder,
+            $($field: builder_ty!($kind),)*
+        }
+
+        impl $table {
+            pub(crate) fn fields() -> Vec<Field> {
+                vec![
+                    Field::new("run", DataType::UInt32, false),
+                    $(Field::new(stringify!($field), data_type!($kind), nullable!($kind)),)*
+                ]
+            }
+
+            pub(crate) fn with_capacity(rows: usize) -> Self {
+                $table {
+                    run: UInt32Builder::with_capacity(rows),
+                    $($field: <builder_ty!($kind)>::with_capacity(rows),)*
+                }
+            }
+
+            pub(crate) fn append(&mut self, run: u32, record: &$rec) {
+                let $rec { $($field),* } = record;
+                self.run.append_value(run);
+                $(push!(self.$field, $kind, $field);)*
+            }
+        }
+
+        impl Table for $table {
+            fn finish_columns(&mut self) -> Vec<ArrayRef> {
+                vec![
+                    Arc::new(self.run.finish()) as ArrayRef,
+                    $(Arc::new(self.$field.finish()) as ArrayRef,)*
+                ]
+            }
+        }
+    };
+}
+
+record_table! {
+    /// Columns of `daily.parquet`.
+    DailyTable for DayRecord {
+        day: U32,
+        date: Date,
+        overnight_rate_bp: OptF64,
+        volume: Money,
+        trade_count: U32,
+        policy_rate_bp: F64,
+        deposit_rate_bp: F64,
+        lending_rate_bp: F64,
+        reserves_total: Money,
+        reserves_target: Money,
+        lending_facility_use: Money,
+        deposit_facility_use: Money,
+        fine_tuning_amount: Money,
+        autonomous_factors: Money,
+        intraday_credit_peak: Money,
+        queued_payments: Money,
+    }
+}
+
+record_table! {
+    /// Columns of `banks.parquet`.
+    BanksTable for BankDayRecord {
+        day: U32,
+        bank: U32,
+        reserves: Money,
+        securities: Money,
+        loans: Money,
+        interbank_lent: Money,
+        cb_term_deposit: Money,
+        deposits: Money,
+        interbank_borrowed: Money,
+        lending_facility: Money,
+        cb_repo: Money,
+        equity: Money,
+        deposit_facility: Money,
+    }
+}
+
+record_table! {
+    /// Columns of `trades.parquet`.
+    TradesTable for TradeRecord {
+        day: U32,
+        lender: U32,
+        borrower: U32,
+        amount: Money,
+        rate_bp: F64,
+    }
+}
+
+// ---- the sink ---------------------------------------------------------------------------
+
+/// A Parquet file being written from a [`Table`] of builders.
+///
+/// Rows accumulate in the builders and leave them only in batches of exactly
+/// `layout.batch_rows` rows (plus one final partial batch), so the sequence of
+/// `RecordBatch`es — and hence every page, row group and byte — depends only on the rows,
+/// never on how the caller grouped its appends.
+pub(crate) struct Sink<T: Table> {
+    path: PathBuf,
+    schema: SchemaRef,
+    writer: ArrowWriter<File>,
+    pub(crate) table: T,
+    buffered: usize,
+    rows: u64,
+    batch_rows: usize,
+}
+
+impl<T: Table> Sink<T> {
+    /// Creates `path` (which must not exist) and writes the header.
+    pub(crate) fn create(
+        path: PathBuf,
+        fields: Vec<Field>,
+        table: T,
+        meta: &OutputMeta,
+        layout: Layout,
+    ) -> Result<Self, OutputError> {
+        let schema = schema_with_meta(fields, meta);
+        let file = File::create_new(&path)
+            .map_err(|e| OutputError::io(&path, "creating Parquet file", e))?;
+        let writer = ArrowWriter::try_new(
+            file,
+            Arc::clone(&schema),
+            Some(writer_properties(meta, layout)),
+        )
+        .map_err(|e| OutputError::parquet(&path, e))?;
+        Ok(Sink {
+            path,
+            schema,
+            writer,
+            table,
+            buffered: 0,
+            rows: 0,
+            batch_rows: layout.batch_rows.max(1),
+        })
+    }
+
+    /// Records that one row was appended to `self.table`; writes a batch when one is full.
+    #[inline]
+    pub(crate) fn row_appended(&mut self) -> Result<(), OutputError> {
+        self.buffered += 1;
+        self.rows += 1;
+        if self.buffered >= self.batch_rows {
+            self.write_buffered()?;
+        }
+        Ok(())
+    }
+
+    fn write_buffered(&mut self) -> Result<(), OutputError> {
+        if self.buffered == 0 {
+            return Ok(());
+        }
+        let columns = self.table.finish_columns();
+        let batch = RecordBatch::try_new(Arc::clone(&self.schema), columns)
+            .map_err(|e| OutputError::arrow(&self.path, e))?;
+        self.writer
+            .write(&batch)
+            .map_err(|e| OutputError::parquet(&self.path, e))?;
+        self.buffered = 0;
+        Ok(())
+    }
+
+    /// Writes the last partial batch and the footer, fsyncs, and returns the row count.
+    pub(crate) fn close(mut self) -> Result<u64, OutputError> {
+        self.write_buffered()?;
+        self.writer
+            .finish()
+            .map_err(|e| OutputError::parquet(&self.path, e))?;
+        self.writer
+            .inner()
+            .sync_all()
+            .map_err(|e| OutputError::io(&self.path, "syncing", e))?;
+        Ok(self.rows)
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+}
