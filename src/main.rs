@@ -5,6 +5,8 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
@@ -91,7 +93,7 @@ fn run(cli: Cli) -> Result<()> {
                 args.scenario.display(),
                 p.banks.count,
                 p.calendar.business_days,
-                "corridor",
+                p.central_bank.framework.name(),
                 p.central_bank.deposit_rate_bp,
                 p.central_bank.policy_rate_bp,
                 p.central_bank.lending_rate_bp
@@ -144,9 +146,20 @@ fn run_batch_command(args: RunArgs) -> Result<()> {
         check_invariants: args.check,
         threads: args.threads,
     };
+    // Ctrl-C stops after the runs in flight; dropping the unfinished writer removes its
+    // temporary directory, so an interrupted batch leaves no partial output.
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&interrupted);
+    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
+        .context("cannot install the Ctrl-C handler")?;
     let tick = || bar.inc(1);
-    run_batch(&batch, &tick, |records| writer.write_run(&records))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    run_batch(&batch, &tick, |records| {
+        if interrupted.load(Ordering::SeqCst) {
+            anyhow::bail!("interrupted: nothing was written to {}", out.display());
+        }
+        writer.write_run(&records).map_err(anyhow::Error::from)
+    })
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     bar.finish_and_clear();
     let manifest = writer.finish()?;
 

@@ -106,6 +106,15 @@ pub enum Framework {
     Corridor,
 }
 
+impl Framework {
+    /// The name used in scenario files.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Framework::Corridor => "corridor",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct CentralBankParams {
     pub framework: Framework,
