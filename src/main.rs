@@ -134,6 +134,12 @@ fn run_batch_command(args: RunArgs) -> Result<()> {
         money_minor_unit: scenario.money_unit().to_string(),
         corridor_version: env!("CARGO_PKG_VERSION").to_string(),
     };
+    if out.exists() && !args.force {
+        bail!(
+            "output directory {} already exists: pass --force to replace it or --out DIR to write elsewhere",
+            out.display()
+        );
+    }
     let mut writer = BatchWriter::create(&out, meta, options, args.force)
         .with_context(|| format!("cannot write to {}", out.display()))?;
 

@@ -13,6 +13,8 @@ pub struct Bank {
     pub size: f64,
     /// Intraday overdraft limit (collateral pledged).
     pub collateral: Money,
+    /// Standard deviation of this bank's raw late shock, before netting into transfers.
+    pub late_shock_raw_sd: f64,
     /// True standard deviation of this bank's late shock (after shocks are made transfers).
     pub late_shock_sd: f64,
 

@@ -69,6 +69,22 @@ impl std::fmt::Display for InvariantViolation {
 
 impl std::error::Error for InvariantViolation {}
 
+/// A bank repays an overnight central-bank loan with interest (the caller has already
+/// removed the claim from both sheets). Returns the reserves drained.
+fn repay_central_bank(
+    bank: &mut Bank,
+    principal: Money,
+    rate_bp: f64,
+    year_fraction: f64,
+    cb_capital: &mut Money,
+) -> Money {
+    let owed = interest(principal, rate_bp, year_fraction);
+    bank.reserves -= principal;
+    bank.income(-owed);
+    *cb_capital += owed;
+    principal + owed
+}
+
 /// One Monte Carlo run's state.
 #[derive(Clone, Debug)]
 pub struct Simulation {
@@ -146,6 +162,7 @@ impl Simulation {
                 };
                 Bank {
                     size: sizes[i],
+                    late_shock_raw_sd: sd,
                     collateral: Money::from_f64_rounded(
                         sizes[i] * params.intraday.collateral_share,
                     ),
@@ -436,24 +453,14 @@ impl Simulation {
         let mut flows = Money::ZERO;
         for bank in &mut self.banks {
             if bank.lending_facility > Money::ZERO {
-                let principal = bank.lending_facility;
-                let owed = interest(principal, lending_rate, yf);
-                bank.reserves -= principal;
-                bank.lending_facility = Money::ZERO;
-                bank.income(-owed);
+                let principal = std::mem::take(&mut bank.lending_facility);
                 cb.lending_facility -= principal;
-                cb.capital += owed;
-                flows -= principal + owed;
+                flows -= repay_central_bank(bank, principal, lending_rate, yf, &mut cb.capital);
             }
             if bank.cb_repo > Money::ZERO {
-                let principal = bank.cb_repo;
-                let owed = interest(principal, ft_rate, yf);
-                bank.reserves -= principal;
-                bank.cb_repo = Money::ZERO;
-                bank.income(-owed);
+                let principal = std::mem::take(&mut bank.cb_repo);
                 cb.repo_lending -= principal;
-                cb.capital += owed;
-                flows -= principal + owed;
+                flows -= repay_central_bank(bank, principal, ft_rate, yf, &mut cb.capital);
             }
             if bank.cb_term_deposit > Money::ZERO {
                 let principal = bank.cb_term_deposit;
@@ -654,14 +661,11 @@ impl Simulation {
         if n < 2 || self.params.late_shock.sd == Money::ZERO {
             return;
         }
-        let mean = self.params.banks.mean_size.as_f64().max(1.0);
-        let elasticity = self.params.late_shock.size_elasticity;
-        let base = self.params.late_shock.sd.as_f64();
         self.late_draws.clear();
         let mut total = 0.0;
         let mut total_var = 0.0;
         for b in &self.banks {
-            let sd = base * (b.size / mean).powf(elasticity);
+            let sd = b.late_shock_raw_sd;
             let z: f64 = StandardNormal.sample(rng);
             self.late_draws.push((sd, sd * z));
             total += sd * z;
