@@ -43,9 +43,11 @@ pub fn poole(banks: u32, periods: u32, days: u32, reserves_per_bank: i64, late_s
             stigma_bp: 0.0,
             precautionary_buffer_sd: 0.0,
             perceived_shock_scale: 1.0,
+            balance_sheet_cost_bp: 0.0,
         },
         central_bank: CentralBankParams {
             framework: Framework::Corridor,
+            reserve_requirement: None,
             policy_rate_bp: 0.0,
             deposit_rate_bp: -75.0,
             lending_rate_bp: 75.0,
@@ -76,6 +78,7 @@ pub fn poole(banks: u32, periods: u32, days: u32, reserves_per_bank: i64, late_s
         market: MarketParams {
             mechanism: MarketMechanism::Call,
         },
+        non_banks: None,
     }
 }
 

@@ -19,6 +19,8 @@ pub struct Params {
     pub central_bank: CentralBankParams,
     pub autonomous: AutonomousParams,
     pub market: MarketParams,
+    /// Lenders without access to the deposit facility; `None` if there are none.
+    pub non_banks: Option<NonBankParams>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -96,14 +98,73 @@ pub struct BehaviourParams {
     pub precautionary_buffer_sd: f64,
     /// Banks' belief about their late-shock sd as a multiple of the true one.
     pub perceived_shock_scale: f64,
+    /// Cost (annual bp) of holding reserves on a larger balance sheet (capital, deposit
+    /// insurance fees): lowers the value of every unit held above the requirement. It is
+    /// why banks borrowing from non-banks to earn interest on reserves pay less than it.
+    pub balance_sheet_cost_bp: f64,
 }
 
-/// How end-of-day reserve balances are remunerated. Issue 3 adds floor, quota and tiers.
+/// A per-bank amount (a quota, a current-account limit, a tier size).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Allocation {
+    /// A system total split across banks in proportion to size.
+    ProRata { total: Money },
+    /// Banks whose size is at least `min_size` get `amount` each; a bank takes the group
+    /// with the largest `min_size` it reaches (none: zero). Norges Bank sets quotas so.
+    SizeGroups { groups: Vec<SizeGroup> },
+    /// One amount per bank, largest bank first (the order of `banks.parquet`).
+    Explicit { amounts: Vec<Money> },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SizeGroup {
+    pub min_size: Money,
+    pub amount: Money,
+}
+
+/// How end-of-day reserve balances are remunerated: the operational framework.
+///
+/// Each framework becomes, per bank, a list of tiers over the bank's balance in excess of
+/// what counts toward its reserve requirement; banks' demand for reserves is built from the
+/// marginal value those tiers imply, so a framework moves the rate only through behaviour.
+/// `deposit_rate_bp` is always the rate of the last (unbounded) tier.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Framework {
-    /// Positive balances earn the deposit facility rate; shortfalls are covered by the
-    /// lending facility.
+    /// Positive balances earn the deposit facility rate; the central bank keeps reserves
+    /// near zero (or near requirements).
     Corridor,
+    /// All reserves earn the deposit (interest-on-reserves) rate; reserves are abundant.
+    /// The same remuneration as the corridor: the difference is the reserve supply.
+    Floor,
+    /// Norway since 2011: balances up to each bank's quota earn the policy rate, above it
+    /// the reserve rate (`deposit_rate_bp`).
+    Quota { quotas: Allocation },
+    /// Denmark: balances up to each bank's current-account limit earn
+    /// `current_account_rate_bp`; the excess is placed in certificates of deposit at
+    /// `deposit_rate_bp`.
+    CurrentAccountLimits {
+        limits: Allocation,
+        current_account_rate_bp: f64,
+    },
+    /// Switzerland 2015: balances up to `multiple` × the bank's minimum reserves (or
+    /// `fixed_amount` for a bank without a requirement) earn `exempt_rate_bp`; the rest
+    /// pays `deposit_rate_bp`.
+    ExemptionThreshold {
+        multiple: f64,
+        fixed_amount: Money,
+        exempt_rate_bp: f64,
+    },
+    /// Euro area 2019: an exempt tier of `multiple` × minimum reserves earns
+    /// `exempt_rate_bp`; the rest earns `deposit_rate_bp`.
+    TwoTier { multiple: f64, exempt_rate_bp: f64 },
+    /// Japan 2016: the basic balance earns `basic_rate_bp`, the macro add-on balance
+    /// `macro_rate_bp`, the policy-rate balance above them `deposit_rate_bp`.
+    ThreeTier {
+        basic: Allocation,
+        basic_rate_bp: f64,
+        macro_add_on: Allocation,
+        macro_rate_bp: f64,
+    },
 }
 
 impl Framework {
@@ -111,17 +172,67 @@ impl Framework {
     pub fn name(&self) -> &'static str {
         match self {
             Framework::Corridor => "corridor",
+            Framework::Floor => "floor",
+            Framework::Quota { .. } => "quota",
+            Framework::CurrentAccountLimits { .. } => "current_account_limits",
+            Framework::ExemptionThreshold { .. } => "exemption_threshold",
+            Framework::TwoTier { .. } => "two_tier",
+            Framework::ThreeTier { .. } => "three_tier",
         }
     }
+}
+
+/// Minimum reserve requirements: `ratio` × customer deposits, set at the start of each
+/// maintenance period.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReserveRequirementParams {
+    pub ratio: f64,
+    /// Business days per maintenance period (US before 2012: 10; euro area: about 30).
+    pub maintenance_days: u32,
+    /// Whether the requirement is met on average over the period (true) or every day.
+    pub averaging: bool,
+    /// Whether a shortfall is penalised. Switzerland's threshold uses the requirement
+    /// as a yardstick only: `enforced = false` computes it without enforcing it.
+    pub enforced: bool,
+    /// Rate earned on holdings that count toward the requirement (euro area: the main
+    /// refinancing rate; US before 2008: 0).
+    pub remuneration_rate_bp: f64,
+    /// Annual rate charged on the period's average shortfall, on top of the lost
+    /// remuneration.
+    pub penalty_rate_bp: f64,
+}
+
+/// Lenders with central-bank accounts but no deposit facility (US government-sponsored
+/// enterprises, money funds): they lend their cash to banks at any rate above their outside
+/// option, which is what lets the rate fall below a floor.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NonBankParams {
+    pub lenders: u32,
+    /// Cash the lenders hold together, split evenly; constant over the run.
+    pub cash: Money,
+    /// Rate their idle cash earns at the central bank (0: unremunerated).
+    pub idle_rate_bp: f64,
+    /// The overnight reverse repo facility open to them, if any.
+    pub reverse_repo: Option<ReverseRepoParams>,
+}
+
+/// An overnight reverse repo facility for non-banks (Fed ON RRP from 2013).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReverseRepoParams {
+    pub rate_bp: f64,
+    /// Cap per counterparty (Fed 2013-14: 0.5 bn rising to 30 bn).
+    pub cap_per_lender: Money,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct CentralBankParams {
     pub framework: Framework,
+    pub reserve_requirement: Option<ReserveRequirementParams>,
     pub policy_rate_bp: f64,
     pub deposit_rate_bp: f64,
     pub lending_rate_bp: f64,
-    /// Aggregate reserves the central bank aims for at the end of each day.
+    /// Aggregate reserves the central bank aims for at the end of each day, in excess of
+    /// what banks need tonight to meet their requirements (all reserves without one).
     pub reserve_target: Money,
     pub fine_tuning: FineTuningParams,
 }

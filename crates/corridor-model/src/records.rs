@@ -34,6 +34,14 @@ pub struct DayRecord {
     pub intraday_credit_peak: Money,
     /// Value of customer payments that had to wait in a queue for liquidity.
     pub queued_payments: Money,
+    /// Aggregate minimum reserve requirement in force (0 without requirements).
+    pub reserves_required: Money,
+    /// Position in the maintenance period, 1-based (0 without requirements).
+    pub maintenance_day: u32,
+    /// Lent by non-bank lenders in the interbank market today.
+    pub nonbank_lending: Money,
+    /// Placed by non-banks at the overnight reverse repo facility tonight.
+    pub reverse_repo_use: Money,
 }
 
 /// One row of `banks.parquet`: a bank's end-of-day balance sheet.
@@ -53,9 +61,12 @@ pub struct BankDayRecord {
     pub equity: Money,
     /// Balance remunerated at the deposit facility rate tonight.
     pub deposit_facility: Money,
+    /// The bank's minimum reserve requirement in force (0 without requirements).
+    pub required_reserves: Money,
 }
 
-/// One row of `trades.parquet`: an overnight interbank loan.
+/// One row of `trades.parquet`: an overnight interbank loan. Lenders numbered from the
+/// bank count up are non-bank lenders.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TradeRecord {
     pub day: u32,

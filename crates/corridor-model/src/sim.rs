@@ -198,6 +198,7 @@ impl Simulation {
 
         let remuneration = match params.central_bank.framework {
             Framework::Corridor => Remuneration::corridor(params.central_bank.deposit_rate_bp),
+            _ => unimplemented!("frameworks land with issue 3"),
         };
         let schedules = vec![
             remuneration
@@ -410,6 +411,10 @@ impl Simulation {
             autonomous_factors: autonomous_effect,
             intraday_credit_peak,
             queued_payments,
+            reserves_required: Money::ZERO,
+            maintenance_day: 0,
+            nonbank_lending: Money::ZERO,
+            reverse_repo_use: Money::ZERO,
         });
         if options.banks {
             for (i, b) in self.banks.iter().enumerate() {
@@ -427,6 +432,7 @@ impl Simulation {
                     cb_repo: b.cb_repo,
                     equity: b.equity,
                     deposit_facility: deposit_balances[i].positive_part(),
+                    required_reserves: Money::ZERO,
                 });
             }
         }
