@@ -79,6 +79,7 @@ pub fn poole(banks: u32, periods: u32, days: u32, reserves_per_bank: i64, late_s
             mechanism: MarketMechanism::Call,
         },
         non_banks: None,
+        policy_timeline: Vec::new(),
     }
 }
 

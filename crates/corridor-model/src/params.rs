@@ -21,6 +21,18 @@ pub struct Params {
     pub market: MarketParams,
     /// Lenders without access to the deposit facility; `None` if there are none.
     pub non_banks: Option<NonBankParams>,
+    /// Dated policy changes, in date order: from each event's date on, its central-bank
+    /// parameters (and non-bank facility terms) replace the ones before.
+    pub policy_timeline: Vec<PolicyEvent>,
+}
+
+/// A change of policy regime on a date: rates, framework, requirement, reserve target,
+/// fine-tuning, and the non-banks' facility terms (their number and cash stay fixed).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PolicyEvent {
+    pub date: Date,
+    pub central_bank: CentralBankParams,
+    pub non_banks: Option<NonBankParams>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
