@@ -2,7 +2,8 @@
 //!
 //! Reserves are its liability; every flow of reserves between it and a bank is posted on
 //! both sheets. Identity: securities + repo lending + lending facility
-//! = reserves + term deposits + currency + government account + capital.
+//! = reserves + term deposits + currency + government account + non-banks' accounts +
+//! reverse repos with non-banks + capital.
 
 use crate::money::Money;
 
@@ -17,6 +18,10 @@ pub struct CentralBank {
     pub term_deposits: Money,
     pub currency: Money,
     pub government: Money,
+    /// Accounts of non-bank lenders (not reserves: they cannot use the deposit facility).
+    pub non_bank_accounts: Money,
+    /// Overnight reverse repos with non-banks.
+    pub reverse_repos: Money,
     pub capital: Money,
 }
 
@@ -26,6 +31,12 @@ impl CentralBank {
     }
 
     pub fn liabilities_and_capital(&self) -> Money {
-        self.reserves + self.term_deposits + self.currency + self.government + self.capital
+        self.reserves
+            + self.term_deposits
+            + self.currency
+            + self.government
+            + self.non_bank_accounts
+            + self.reverse_repos
+            + self.capital
     }
 }

@@ -19,9 +19,12 @@ pub mod autonomous;
 pub mod bank;
 pub mod central_bank;
 pub mod market;
+pub mod nonbank;
 pub mod normal;
 pub mod remuneration;
+pub mod requirement;
 pub mod sim;
 
 pub use sim::{InvariantViolation, Population, Simulation};
 pub mod fixtures;
+pub mod framework;

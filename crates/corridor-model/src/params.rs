@@ -110,9 +110,10 @@ pub struct BehaviourParams {
     pub precautionary_buffer_sd: f64,
     /// Banks' belief about their late-shock sd as a multiple of the true one.
     pub perceived_shock_scale: f64,
-    /// Cost (annual bp) of holding reserves on a larger balance sheet (capital, deposit
-    /// insurance fees): lowers the value of every unit held above the requirement. It is
-    /// why banks borrowing from non-banks to earn interest on reserves pay less than it.
+    /// Marginal cost (annual bp) of a larger balance sheet (capital, deposit insurance
+    /// fees) when a bank has borrowed 1% of its size; it rises in proportion to the amount
+    /// borrowed. It is why banks borrowing non-banks' cash to earn interest on reserves pay
+    /// less than that rate, by more the more cash there is: the leak in a floor.
     pub balance_sheet_cost_bp: f64,
 }
 

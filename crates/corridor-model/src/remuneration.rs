@@ -32,6 +32,20 @@ impl Remuneration {
         }
     }
 
+    /// Tiers in order of `from`; a tier of zero width (the next starts where it starts) is
+    /// dropped, so a zero quota or an empty exempt allowance leaves no trace.
+    pub fn from_tiers(tiers: Vec<Tier>) -> Remuneration {
+        let mut kept: Vec<Tier> = Vec::with_capacity(tiers.len());
+        for (k, tier) in tiers.iter().enumerate() {
+            let next = tiers.get(k + 1).map(|t| t.from);
+            if next.is_some_and(|n| n <= tier.from) {
+                continue;
+            }
+            kept.push(tier.clone());
+        }
+        Remuneration { tiers: kept }
+    }
+
     pub fn tiers(&self) -> &[Tier] {
         &self.tiers
     }
@@ -71,10 +85,44 @@ impl Remuneration {
 
 /// A non-increasing step function of the end-of-day balance `b`: `below` for `b` under the
 /// first threshold, then `steps[k].1` from threshold `steps[k].0` on.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MarginalValue {
     pub below: f64,
     pub steps: Vec<(f64, f64)>,
+}
+
+/// Planned balances beyond this are "unbounded": the rate is outside the schedule's range.
+pub const UNBOUNDED: f64 = 1e18;
+
+/// Steps further apart than this many shock sds are solved one at a time in closed form:
+/// the neglected neighbour contributes less than Φ(-6) ≈ 1e-9 of its rate gap.
+const SEPARATION_SDS: f64 = 12.0;
+
+/// Normal quantiles already computed, keyed by the rate and the pair of values bracketing
+/// it. Banks share rate pairs (they face the same facility and tier rates), so one clearing
+/// evaluation needs a handful of quantiles, not one per bank.
+#[derive(Clone, Debug, Default)]
+pub struct QuantileCache {
+    entries: Vec<(f64, f64, f64, f64)>,
+}
+
+impl QuantileCache {
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+
+    #[inline]
+    fn z(&mut self, rate: f64, hi: f64, lo: f64) -> f64 {
+        for &(r, h, l, z) in &self.entries {
+            if r == rate && h == hi && l == lo {
+                return z;
+            }
+        }
+        let p = ((rate - lo) / (hi - lo)).clamp(0.0, 1.0);
+        let z = crate::normal::inverse_cdf(p);
+        self.entries.push((rate, hi, lo, z));
+        z
+    }
 }
 
 impl MarginalValue {
@@ -86,6 +134,16 @@ impl MarginalValue {
     /// The lowest marginal value: at rates under it every bank wants to borrow without limit.
     pub fn lowest(&self) -> f64 {
         self.steps.last().map_or(self.below, |s| s.1)
+    }
+
+    /// Value of step `m`: `below` for 0, then the steps' values.
+    #[inline]
+    fn value(&self, m: usize) -> f64 {
+        if m == 0 {
+            self.below
+        } else {
+            self.steps[m - 1].1
+        }
     }
 
     /// Expected marginal value of ending at `y + ε`, ε ~ N(0, sd²):
@@ -101,47 +159,92 @@ impl MarginalValue {
     }
 
     /// The planned balance `y` at which the expected marginal value equals `rate_bp`: the
-    /// bank's demand for end-of-day reserves at that rate. Defined for rates strictly
-    /// between `lowest()` and `highest()`.
+    /// bank's demand for end-of-day reserves at that rate. Outside the schedule's range the
+    /// answer is ±[`UNBOUNDED`]. Inside a flat stretch (the rate equals an inner step's
+    /// value exactly) the bank is indifferent across the stretch; its middle is returned.
     pub fn planned_balance(&self, rate_bp: f64, sd: f64) -> f64 {
-        if self.steps.len() == 1 {
-            let (k, v1) = self.steps[0];
-            let p = ((rate_bp - v1) / (self.below - v1)).clamp(0.0, 1.0);
-            return k - sd * crate::normal::inverse_cdf(p);
-        }
-        self.planned_balance_general(rate_bp, sd)
+        self.planned_balance_cached(rate_bp, sd, &mut QuantileCache::default())
     }
 
-    fn planned_balance_general(&self, rate_bp: f64, sd: f64) -> f64 {
-        // expected() is non-increasing in y; bracket and bisect (tiered schemes, issue 3).
-        let k_lo = self.steps.first().map_or(0.0, |s| s.0);
-        let k_hi = self.steps.last().map_or(0.0, |s| s.0);
-        let span = 40.0 * sd.max(1.0);
-        let (mut lo, mut hi) = (k_lo - span, k_hi + span);
-        if sd == 0.0 {
-            // Deterministic balance: the bank plans to sit exactly on the threshold whose
-            // neighbouring values straddle the rate.
+    /// [`Self::planned_balance`] with quantiles shared through `cache` (cleared by the
+    /// caller whenever the rate changes).
+    pub fn planned_balance_cached(&self, rate_bp: f64, sd: f64, cache: &mut QuantileCache) -> f64 {
+        let k = self.steps.len();
+        if k == 0 || rate_bp >= self.below {
+            return -UNBOUNDED;
+        }
+        if rate_bp <= self.lowest() {
+            return UNBOUNDED;
+        }
+        // The step m (1-based) with value(m) <= rate < value(m - 1).
+        let mut m = 1;
+        while m < k && self.value(m) > rate_bp {
+            m += 1;
+        }
+        let threshold = self.steps[m - 1].0;
+        if self.value(m) == rate_bp {
+            // Exactly on an inner value: anywhere between this step and the next will do.
+            return 0.5 * (threshold + self.steps[m].0);
+        }
+        if sd <= 0.0 {
+            return threshold;
+        }
+        let separated = self
+            .steps
+            .windows(2)
+            .all(|w| w[1].0 - w[0].0 >= SEPARATION_SDS * sd);
+        if !separated {
+            return self.solve_exactly(rate_bp, sd, threshold);
+        }
+        let z = cache.z(rate_bp, self.value(m - 1), self.value(m));
+        let y = threshold - sd * z;
+        // Stay inside this step's half of the flat stretches on either side.
+        let floor = if m >= 2 {
+            0.5 * (self.steps[m - 2].0 + threshold)
+        } else {
+            f64::NEG_INFINITY
+        };
+        let ceiling = if m < k {
+            0.5 * (threshold + self.steps[m].0)
+        } else {
+            f64::INFINITY
+        };
+        y.clamp(floor, ceiling)
+    }
+
+    /// Safeguarded Newton on the exact expected value, for steps closer together than the
+    /// shock's spread (then several steps shape demand at once).
+    fn solve_exactly(&self, rate_bp: f64, sd: f64, start: f64) -> f64 {
+        let first = self.steps[0].0;
+        let last = self.steps[self.steps.len() - 1].0;
+        let (mut lo, mut hi) = (first - 40.0 * sd, last + 40.0 * sd);
+        let mut y = start.clamp(lo, hi);
+        for _ in 0..100 {
+            let f = self.expected(y, sd) - rate_bp;
+            if f > 0.0 {
+                lo = y;
+            } else {
+                hi = y;
+            }
+            // d/dy expected = -Σ (v_{j-1} - v_j) φ((k_j - y)/sd) / sd
+            let mut slope = 0.0;
             let mut prev = self.below;
             for &(k, v) in &self.steps {
-                if rate_bp < prev && rate_bp > v {
-                    return k;
-                }
+                slope -= (prev - v) * crate::normal::pdf((k - y) / sd) / sd;
                 prev = v;
             }
-            return if rate_bp >= self.below { lo } else { hi };
-        }
-        for _ in 0..200 {
-            let mid = 0.5 * (lo + hi);
-            if mid <= lo || mid >= hi {
-                break;
-            }
-            if self.expected(mid, sd) > rate_bp {
-                lo = mid;
+            let newton = if slope < 0.0 { y - f / slope } else { f64::NAN };
+            let next = if newton > lo && newton < hi {
+                newton
             } else {
-                hi = mid;
+                0.5 * (lo + hi)
+            };
+            if (next - y).abs() <= 1e-9 * sd.max(1.0) || hi - lo <= 1e-9 * sd.max(1.0) {
+                return next;
             }
+            y = next;
         }
-        0.5 * (lo + hi)
+        y
     }
 }
 
@@ -173,16 +276,47 @@ mod tests {
     }
 
     #[test]
-    fn general_solver_agrees_with_closed_form() {
+    fn exact_solver_agrees_with_closed_form() {
         let mv = Remuneration::corridor(25.0).marginal_value(175.0);
         for r in [30.0, 100.0, 170.0] {
             let closed = mv.planned_balance(r, 500.0);
-            let general = mv.planned_balance_general(r, 500.0);
-            assert!(
-                (closed - general).abs() < 1e-6,
-                "r={r}: {closed} vs {general}"
-            );
+            let exact = mv.solve_exactly(r, 500.0, 0.0);
+            assert!((closed - exact).abs() < 1e-6, "r={r}: {closed} vs {exact}");
         }
+    }
+
+    #[test]
+    fn tiered_demand_inverts_expected_value_in_both_regimes() {
+        // Quota-like schedule: LF 200 below 0, policy 100 up to the quota, 0 above it.
+        for quota in [50.0, 100_000.0] {
+            let mv = MarginalValue {
+                below: 200.0,
+                steps: vec![(0.0, 100.0), (quota, 0.0)],
+            };
+            for r in [1.0, 50.0, 99.0, 101.0, 150.0, 199.0] {
+                let y = mv.planned_balance(r, 100.0);
+                let back = mv.expected(y, 100.0);
+                // Closed form (separated) is exact to ~1e-9 of the rate gap; Newton to 1e-9 sd.
+                assert!(
+                    (back - r).abs() < 1e-6,
+                    "quota {quota}, r={r}: y={y} gives {back}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn flat_stretches_and_out_of_range_rates_are_handled() {
+        let mv = MarginalValue {
+            below: 200.0,
+            steps: vec![(0.0, 100.0), (10_000.0, 0.0)],
+        };
+        assert_eq!(mv.planned_balance(100.0, 10.0), 5_000.0);
+        assert_eq!(mv.planned_balance(250.0, 10.0), -UNBOUNDED);
+        assert_eq!(mv.planned_balance(-1.0, 10.0), UNBOUNDED);
+        // Without uncertainty the bank plans exactly the threshold of its step.
+        assert_eq!(mv.planned_balance(150.0, 0.0), 0.0);
+        assert_eq!(mv.planned_balance(50.0, 0.0), 10_000.0);
     }
 
     #[test]

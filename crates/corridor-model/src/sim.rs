@@ -14,11 +14,14 @@ use crate::autonomous::AutonomousFactors;
 use crate::bank::Bank;
 use crate::calendar::{BusinessDay, Calendar};
 use crate::central_bank::CentralBank;
+use crate::framework;
 use crate::market::{Loan, Market, MarketScratch, Participant};
 use crate::money::{Money, interest, split_pro_rata};
-use crate::params::{Framework, MarketMechanism, Params, SizeDistribution};
+use crate::nonbank::NonBanks;
+use crate::params::{CentralBankParams, MarketMechanism, NonBankParams, Params, SizeDistribution};
 use crate::records::{BankDayRecord, DayRecord, RecordOptions, RunRecords, TradeRecord};
 use crate::remuneration::{MarginalValue, Remuneration};
+use crate::requirement::RequirementBook;
 
 /// The banking system's fixed characteristics: bank sizes, largest first.
 ///
@@ -94,7 +97,19 @@ pub struct Simulation {
     central_bank: CentralBank,
     autonomous: AutonomousFactors,
     market: Market,
-    remuneration: Remuneration,
+    /// The central bank's regime in force today (the scenario's, then the timeline's).
+    regime: CentralBankParams,
+    /// The non-banks' facility terms in force today.
+    non_bank_terms: Option<NonBankParams>,
+    next_event: usize,
+    /// Each bank's remuneration tiers over its excess balance under the regime.
+    tiers: Vec<Remuneration>,
+    requirements: Option<RequirementBook>,
+    /// Requirement remuneration and penalties of a window that closed last night, paid
+    /// this morning with the other overnight interest.
+    requirement_settlement: Vec<Money>,
+    non_banks: NonBanks,
+    /// Marginal-value schedules, banks first, then non-banks; rebuilt every day.
     schedules: Vec<MarginalValue>,
     size_weights: Vec<f64>,
     payee_choice: Option<WeightedAliasIndex<f64>>,
@@ -111,6 +126,7 @@ pub struct Simulation {
     /// Rates at which last night's facility and fine-tuning positions were opened.
     open_lending_rate_bp: f64,
     open_fine_tuning_rate_bp: f64,
+    open_reverse_repo_rate_bp: f64,
     open_year_fraction: f64,
     /// Reserves created (+) or destroyed (-) by flows with the central bank and by
     /// autonomous factors since the last invariant check.
@@ -188,22 +204,28 @@ impl Simulation {
             .collect();
         let autonomous = AutonomousFactors::new(&params.autonomous, &calendar);
         let total_reserves: Money = banks.iter().map(|b| b.reserves).sum();
+        let non_banks = params
+            .non_banks
+            .as_ref()
+            .map_or_else(NonBanks::default, |nb| NonBanks::new(nb.lenders, nb.cash));
+        let non_bank_cash: Money = non_banks.cash.iter().copied().sum();
         let central_bank = CentralBank {
-            securities: total_reserves + autonomous.currency() + autonomous.government(),
+            securities: total_reserves
+                + autonomous.currency()
+                + autonomous.government()
+                + non_bank_cash,
             reserves: total_reserves,
             currency: autonomous.currency(),
             government: autonomous.government(),
+            non_bank_accounts: non_bank_cash,
             ..CentralBank::default()
         };
-
-        let remuneration = match params.central_bank.framework {
-            Framework::Corridor => Remuneration::corridor(params.central_bank.deposit_rate_bp),
-            _ => unimplemented!("frameworks land with issue 3"),
-        };
-        let schedules = vec![
-            remuneration
-                .marginal_value(params.central_bank.lending_rate_bp + params.behaviour.stigma_bp),
-        ];
+        let regime = params.central_bank.clone();
+        let requirements = regime
+            .reserve_requirement
+            .clone()
+            .map(|rr| RequirementBook::new(rr, n));
+        let tiers = framework::bank_tiers(&regime, sizes, &vec![Money::ZERO; n]);
         let market = match params.market.mechanism {
             MarketMechanism::Call => Market::Call,
         };
@@ -228,8 +250,14 @@ impl Simulation {
             central_bank,
             autonomous,
             market,
-            remuneration,
-            schedules,
+            regime,
+            non_bank_terms: params.non_banks.clone(),
+            next_event: 0,
+            tiers,
+            requirements,
+            requirement_settlement: vec![Money::ZERO; n],
+            schedules: Vec::new(),
+            non_banks,
             size_weights: sizes.clone(),
             payee_choice,
             payment_amount,
@@ -241,6 +269,7 @@ impl Simulation {
             open_loans: Vec::new(),
             open_lending_rate_bp: params.central_bank.lending_rate_bp,
             open_fine_tuning_rate_bp: params.central_bank.policy_rate_bp,
+            open_reverse_repo_rate_bp: 0.0,
             open_year_fraction: 0.0,
             reserve_flows: Money::ZERO,
             reserves_at_last_check: total_reserves,
@@ -284,34 +313,35 @@ impl Simulation {
         out: &mut RunRecords,
     ) {
         let bd = self.calendar.days()[self.day as usize];
-        let cb = &self.params.central_bank;
-        let (policy, deposit_rate, lending_rate) =
-            (cb.policy_rate_bp, cb.deposit_rate_bp, cb.lending_rate_bp);
+        let today = bd.index;
 
-        // 1. Morning: last night's positions mature with interest.
+        // 0. The policy regime in force today; requirements and tiers for it.
+        let regime_changed = self.apply_timeline(&bd);
+        let period_started = self.begin_requirement_day(today, regime_changed);
+        if regime_changed || period_started {
+            let required = self.required_reserves();
+            self.tiers = framework::bank_tiers(&self.regime, &self.size_weights, &required);
+        }
+        let last_night = self
+            .requirements
+            .as_ref()
+            .is_some_and(|b| b.is_last_night(today));
+
+        // 1. Morning: last night's positions mature with interest; autonomous factors and
+        //    the central bank's fine-tuning against its forecast of them.
         self.settle_maturities();
         self.revert_deposits();
-
-        // Autonomous factors for today, and the central bank's forecast of them.
         let (d_currency, d_government) = self.autonomous.advance(&self.params.autonomous, &bd, rng);
         let autonomous_effect = -(d_currency + d_government);
-        let fine_tuning_amount = self.fine_tune(autonomous_effect, rng);
+        let target = self.regime.reserve_target + self.requirement_need(&bd, last_night);
+        let fine_tuning_amount = self.fine_tune(target, autonomous_effect, rng);
         self.apply_autonomous(d_currency, d_government);
 
         // 2. Intraday payments.
         let (intraday_credit_peak, queued_payments) = self.run_payments(rng, &bd);
 
         // 3. The interbank market.
-        self.participants.clear();
-        for (i, b) in self.banks.iter().enumerate() {
-            let sd = b.late_shock_sd;
-            self.participants.push(Participant {
-                position: b.reserves - self.queued_out[i] + self.queued_in[i],
-                perceived_sd: sd * self.params.behaviour.perceived_shock_scale,
-                buffer: sd * self.params.behaviour.precautionary_buffer_sd,
-                schedule: 0,
-            });
-        }
+        self.build_participants(&bd, last_night);
         self.loans_today.clear();
         self.market.trade(
             &self.participants,
@@ -319,26 +349,7 @@ impl Simulation {
             &mut self.loans_today,
             &mut self.market_scratch,
         );
-        let mut volume = Money::ZERO;
-        let mut weighted_rate = 0.0;
-        for loan in &self.loans_today {
-            let (l, b) = (loan.lender as usize, loan.borrower as usize);
-            self.banks[l].reserves -= loan.amount;
-            self.banks[l].interbank_lent += loan.amount;
-            self.banks[b].reserves += loan.amount;
-            self.banks[b].interbank_borrowed += loan.amount;
-            volume += loan.amount;
-            weighted_rate += loan.amount.as_f64() * loan.rate_bp;
-            if options.trades {
-                out.trades.push(TradeRecord {
-                    day: bd.index,
-                    lender: loan.lender,
-                    borrower: loan.borrower,
-                    amount: loan.amount,
-                    rate_bp: loan.rate_bp,
-                });
-            }
-        }
+        let (volume, weighted_rate, nonbank_lending) = self.settle_loans(today, options, out);
         let trade_count = self.loans_today.len() as u32;
         std::mem::swap(&mut self.open_loans, &mut self.loans_today);
 
@@ -353,73 +364,54 @@ impl Simulation {
         self.late_shock(rng);
         let reserves_total: Money = self.banks.iter().map(|b| b.reserves).sum();
 
-        // 5. End of day: fees, standing facilities, remuneration.
+        // 5. End of day: fees, standing facilities, requirement and remuneration.
         let year_fraction = self
             .params
             .calendar
             .day_count
             .year_fraction(bd.overnight_days);
         self.charge_overdraft_fees();
-        let mut lending_facility_use = Money::ZERO;
-        let mut deposit_facility_use = Money::ZERO;
-        for bank in &mut self.banks {
-            if bank.reserves < Money::ZERO {
-                let shortfall = -bank.reserves;
-                bank.reserves += shortfall;
-                bank.lending_facility += shortfall;
-                self.central_bank.lending_facility += shortfall;
-                self.central_bank.reserves += shortfall;
-                self.reserve_flows += shortfall;
-                lending_facility_use += shortfall;
-            }
-        }
-        let mut deposit_balances = Vec::new();
-        if options.banks {
-            deposit_balances.reserve(self.banks.len());
-        }
-        for bank in &mut self.banks {
-            let balance = bank.reserves;
-            if options.banks {
-                deposit_balances.push(balance);
-            }
-            if balance > Money::ZERO {
-                deposit_facility_use += balance;
-                let earned = self.remuneration.interest(balance, year_fraction);
-                bank.income(earned);
-                self.central_bank.reserves += earned;
-                self.central_bank.capital -= earned;
-                self.reserve_flows += earned;
-            }
-        }
-        self.open_lending_rate_bp = lending_rate;
+        let lending_facility_use = self.lending_facility();
+        let mut excess_balances = std::mem::take(&mut self.split);
+        let deposit_facility_use =
+            self.remunerate(&bd, last_night, year_fraction, &mut excess_balances);
+        let reverse_repo_use = self.non_banks_evening(year_fraction);
+        self.open_lending_rate_bp = self.regime.lending_rate_bp;
         self.open_year_fraction = year_fraction;
 
+        let reserves_required = self
+            .requirements
+            .as_ref()
+            .map_or(Money::ZERO, |b| b.required.iter().copied().sum());
         out.days.push(DayRecord {
-            day: bd.index,
+            day: today,
             date: bd.date,
             overnight_rate_bp: (volume > Money::ZERO).then(|| weighted_rate / volume.as_f64()),
             volume,
             trade_count,
-            policy_rate_bp: policy,
-            deposit_rate_bp: deposit_rate,
-            lending_rate_bp: lending_rate,
+            policy_rate_bp: self.regime.policy_rate_bp,
+            deposit_rate_bp: self.regime.deposit_rate_bp,
+            lending_rate_bp: self.regime.lending_rate_bp,
             reserves_total,
-            reserves_target: self.params.central_bank.reserve_target,
+            reserves_target: target,
             lending_facility_use,
             deposit_facility_use,
             fine_tuning_amount,
             autonomous_factors: autonomous_effect,
             intraday_credit_peak,
             queued_payments,
-            reserves_required: Money::ZERO,
-            maintenance_day: 0,
-            nonbank_lending: Money::ZERO,
-            reverse_repo_use: Money::ZERO,
+            reserves_required,
+            maintenance_day: self
+                .requirements
+                .as_ref()
+                .map_or(0, |b| b.maintenance_day(today)),
+            nonbank_lending,
+            reverse_repo_use,
         });
         if options.banks {
             for (i, b) in self.banks.iter().enumerate() {
                 out.banks.push(BankDayRecord {
-                    day: bd.index,
+                    day: today,
                     bank: i as u32,
                     reserves: b.reserves,
                     securities: b.securities,
@@ -431,27 +423,373 @@ impl Simulation {
                     lending_facility: b.lending_facility,
                     cb_repo: b.cb_repo,
                     equity: b.equity,
-                    deposit_facility: deposit_balances[i].positive_part(),
-                    required_reserves: Money::ZERO,
+                    deposit_facility: excess_balances[i],
+                    required_reserves: self
+                        .requirements
+                        .as_ref()
+                        .map_or(Money::ZERO, |r| r.required[i]),
                 });
             }
         }
+        self.split = excess_balances;
         self.day += 1;
+    }
+
+    /// Switches to the timeline's regime when an event starts today (or over the weekend
+    /// before). Returns whether anything changed.
+    fn apply_timeline(&mut self, bd: &BusinessDay) -> bool {
+        let mut changed = false;
+        while let Some(event) = self.params.policy_timeline.get(self.next_event) {
+            if event.date > bd.date {
+                break;
+            }
+            self.regime = event.central_bank.clone();
+            if let (Some(terms), Some(new)) = (&mut self.non_bank_terms, &event.non_banks) {
+                terms.idle_rate_bp = new.idle_rate_bp;
+                terms.reverse_repo = new.reverse_repo.clone();
+            }
+            self.next_event += 1;
+            changed = true;
+        }
+        changed
+    }
+
+    /// Starts a maintenance period or averaging window if one begins today; returns whether
+    /// a period (and so new requirements) began.
+    fn begin_requirement_day(&mut self, today: u32, regime_changed: bool) -> bool {
+        let wanted = self.regime.reserve_requirement.clone();
+        let restart = match (&mut self.requirements, wanted) {
+            (_, None) => {
+                self.requirements = None;
+                return false;
+            }
+            (Some(book), Some(rr)) => {
+                let differs = book.params != rr;
+                book.params = rr;
+                regime_changed && differs
+            }
+            (None, Some(rr)) => {
+                self.requirements = Some(RequirementBook::new(rr, self.banks.len()));
+                true
+            }
+        };
+        let book = self.requirements.as_mut().expect("set above");
+        book.begin_day(today, self.calendar.days(), &self.banks, restart)
+    }
+
+    fn required_reserves(&self) -> Vec<Money> {
+        self.requirements.as_ref().map_or_else(
+            || vec![Money::ZERO; self.banks.len()],
+            |b| b.required.clone(),
+        )
+    }
+
+    /// Reserves banks need tonight for their requirements, for the central bank's target:
+    /// the average requirement on ordinary days, what is left to meet on the last night.
+    fn requirement_need(&self, bd: &BusinessDay, last_night: bool) -> Money {
+        match &self.requirements {
+            Some(book) if book.params.enforced => {
+                if last_night {
+                    (0..self.banks.len())
+                        .map(|i| book.need_tonight(i, bd.overnight_days))
+                        .sum()
+                } else {
+                    book.required.iter().copied().sum()
+                }
+            }
+            _ => Money::ZERO,
+        }
+    }
+
+    /// Each participant's position and marginal-value schedule for today's market: banks
+    /// from the regime's tiers and their requirement, non-banks from their outside option.
+    fn build_participants(&mut self, bd: &BusinessDay, last_night: bool) {
+        let n = self.banks.len();
+        let m = self.non_banks.len();
+        let behaviour = &self.params.behaviour;
+        let cost = behaviour.balance_sheet_cost_bp;
+        let below = self.regime.lending_rate_bp + behaviour.stigma_bp;
+        let requirement_value = self.requirement_value(last_night, below);
+        self.schedules.resize_with(n + m, MarginalValue::default);
+        self.participants.clear();
+        let mut lowest = below;
+        for (i, b) in self.banks.iter().enumerate() {
+            let sd = b.late_shock_sd;
+            self.participants.push(Participant {
+                position: b.reserves - self.queued_out[i] + self.queued_in[i],
+                perceived_sd: sd * behaviour.perceived_shock_scale,
+                buffer: sd * behaviour.precautionary_buffer_sd,
+                // The cost is quoted per 1% of the bank's size borrowed.
+                borrowing_cost_per_unit: cost / (0.01 * b.size.max(1.0)),
+                schedule: i as u32,
+            });
+            let need = match (&self.requirements, requirement_value) {
+                (Some(book), Some(_)) => book.need_tonight(i, bd.overnight_days).as_f64(),
+                _ => 0.0,
+            };
+            let mv = &mut self.schedules[i];
+            mv.below = below;
+            mv.steps.clear();
+            let mut prev = below;
+            if let (Some(v), true) = (requirement_value, need > 0.0) {
+                prev = v.min(prev);
+                mv.steps.push((0.0, prev));
+            }
+            for tier in self.tiers[i].tiers() {
+                // A schedule must not rise: a tier paying more than the one below it is
+                // worth no more at the margin than that one.
+                prev = tier.rate_bp.min(prev);
+                mv.steps.push((need + tier.from.as_f64(), prev));
+            }
+            lowest = lowest.min(mv.lowest());
+        }
+        if let Some(terms) = &self.non_bank_terms {
+            let idle = terms.idle_rate_bp;
+            // Below every other value: at such rates non-banks simply keep their cash.
+            let keep_all = lowest.min(idle) - 100.0;
+            for j in 0..m {
+                let cash = self.non_banks.cash[j];
+                self.participants.push(Participant {
+                    position: cash,
+                    perceived_sd: 0.0,
+                    buffer: 0.0,
+                    borrowing_cost_per_unit: 0.0,
+                    schedule: (n + j) as u32,
+                });
+                let mv = &mut self.schedules[n + j];
+                mv.below = below;
+                mv.steps.clear();
+                match &terms.reverse_repo {
+                    Some(rrp) if rrp.rate_bp > idle && rrp.cap_per_lender > Money::ZERO => {
+                        let cap = rrp.cap_per_lender.min(cash);
+                        mv.steps.push((0.0, rrp.rate_bp.min(below)));
+                        if cap < cash {
+                            mv.steps.push((cap.as_f64(), idle.min(below)));
+                        }
+                    }
+                    _ => mv.steps.push((0.0, idle.min(below))),
+                }
+                mv.steps.push((cash.as_f64(), keep_all));
+            }
+        }
+    }
+
+    /// Marginal value of a unit that counts toward the requirement tonight, or `None`
+    /// without an enforced requirement. On the last night of the window it avoids the
+    /// penalty (or a lending-facility loan, whichever is cheaper); on earlier nights of an
+    /// averaging period it saves a unit on the last night, so it is worth the rate banks
+    /// expect then (the martingale property of averaging).
+    fn requirement_value(&self, last_night: bool, below: f64) -> Option<f64> {
+        let book = self.requirements.as_ref().filter(|b| b.params.enforced)?;
+        let final_value =
+            (book.params.remuneration_rate_bp + book.params.penalty_rate_bp).min(below);
+        if last_night {
+            return Some(final_value);
+        }
+        // Banks expect the last night's market to clear where a representative bank,
+        // holding its requirement plus its share of the central bank's excess target, is
+        // content: the Poole rate of the final-night schedule at that position.
+        let n = self.banks.len().max(1) as f64;
+        let first_tier = self.tiers.first().and_then(|t| t.tiers().first());
+        let excess_value = first_tier.map_or(self.regime.deposit_rate_bp, |t| t.rate_bp)
+            - self.params.behaviour.balance_sheet_cost_bp;
+        let mean_required = book.required.iter().map(|m| m.as_f64()).sum::<f64>() / n;
+        let mean_sd = self.banks.iter().map(|b| b.late_shock_sd).sum::<f64>() / n
+            * self.params.behaviour.perceived_shock_scale;
+        let representative = MarginalValue {
+            below,
+            steps: vec![
+                (0.0, final_value),
+                (mean_required, excess_value.min(final_value)),
+            ],
+        };
+        let share = self.regime.reserve_target.as_f64() / n;
+        let expected = representative.expected(mean_required + share, mean_sd);
+        Some(expected.clamp(excess_value.min(final_value), final_value))
+    }
+
+    /// Settles today's loans (a lender index at or above the bank count is a non-bank).
+    /// Returns (volume, Σ amount × rate, volume lent by non-banks).
+    fn settle_loans(
+        &mut self,
+        today: u32,
+        options: RecordOptions,
+        out: &mut RunRecords,
+    ) -> (Money, f64, Money) {
+        let n = self.banks.len();
+        let mut volume = Money::ZERO;
+        let mut weighted_rate = 0.0;
+        let mut nonbank = Money::ZERO;
+        for loan in &self.loans_today {
+            let (l, b) = (loan.lender as usize, loan.borrower as usize);
+            if l < n {
+                self.banks[l].reserves -= loan.amount;
+                self.banks[l].interbank_lent += loan.amount;
+            } else {
+                self.non_banks.cash[l - n] -= loan.amount;
+                self.non_banks.lent[l - n] += loan.amount;
+                self.central_bank.non_bank_accounts -= loan.amount;
+                self.central_bank.reserves += loan.amount;
+                self.reserve_flows += loan.amount;
+                nonbank += loan.amount;
+            }
+            self.banks[b].reserves += loan.amount;
+            self.banks[b].interbank_borrowed += loan.amount;
+            volume += loan.amount;
+            weighted_rate += loan.amount.as_f64() * loan.rate_bp;
+            if options.trades {
+                out.trades.push(TradeRecord {
+                    day: today,
+                    lender: loan.lender,
+                    borrower: loan.borrower,
+                    amount: loan.amount,
+                    rate_bp: loan.rate_bp,
+                });
+            }
+        }
+        (volume, weighted_rate, nonbank)
+    }
+
+    /// Lends every overdrawn bank its shortfall overnight. Returns the total lent.
+    fn lending_facility(&mut self) -> Money {
+        let mut total = Money::ZERO;
+        for bank in &mut self.banks {
+            if bank.reserves < Money::ZERO {
+                let shortfall = -bank.reserves;
+                bank.reserves += shortfall;
+                bank.lending_facility += shortfall;
+                self.central_bank.lending_facility += shortfall;
+                self.central_bank.reserves += shortfall;
+                self.reserve_flows += shortfall;
+                total += shortfall;
+            }
+        }
+        total
+    }
+
+    /// Counts balances toward requirements, pays the tiers on the excess tonight, and
+    /// settles requirement remuneration and penalties on the window's last night. Fills
+    /// `excess` per bank and returns its total.
+    fn remunerate(
+        &mut self,
+        bd: &BusinessDay,
+        last_night: bool,
+        year_fraction: f64,
+        excess: &mut Vec<Money>,
+    ) -> Money {
+        excess.clear();
+        let basis = self.params.calendar.day_count.basis_days();
+        let mut total = Money::ZERO;
+        for (i, bank) in self.banks.iter_mut().enumerate() {
+            let balance = bank.reserves.positive_part();
+            let counted = match &mut self.requirements {
+                Some(book) if book.params.enforced => book.count(i, balance, bd.overnight_days),
+                _ => Money::ZERO,
+            };
+            let above = balance - counted;
+            excess.push(above);
+            total += above;
+            let earned = if above > Money::ZERO {
+                self.tiers[i].interest(above, year_fraction)
+            } else {
+                Money::ZERO
+            };
+            if last_night
+                && let Some(book) = self.requirements.as_ref().filter(|b| b.params.enforced)
+            {
+                let (remuneration, penalty) = book.settle(i, basis);
+                self.requirement_settlement[i] = remuneration + penalty;
+            }
+            if earned != Money::ZERO {
+                bank.income(earned);
+                self.central_bank.reserves += earned;
+                self.central_bank.capital -= earned;
+                self.reserve_flows += earned;
+            }
+        }
+        total
+    }
+
+    /// Non-banks place what they can at the reverse repo facility and earn their idle rate
+    /// on the rest. Returns the amount placed.
+    fn non_banks_evening(&mut self, year_fraction: f64) -> Money {
+        let Some(terms) = &self.non_bank_terms else {
+            return Money::ZERO;
+        };
+        let cb = &mut self.central_bank;
+        let mut placed_total = Money::ZERO;
+        for j in 0..self.non_banks.len() {
+            if let Some(rrp) = terms
+                .reverse_repo
+                .as_ref()
+                .filter(|r| r.rate_bp > terms.idle_rate_bp)
+            {
+                let placed = self.non_banks.cash[j]
+                    .min(rrp.cap_per_lender)
+                    .positive_part();
+                self.non_banks.cash[j] -= placed;
+                self.non_banks.reverse_repo[j] += placed;
+                cb.non_bank_accounts -= placed;
+                cb.reverse_repos += placed;
+                placed_total += placed;
+                self.open_reverse_repo_rate_bp = rrp.rate_bp;
+            }
+            let earned = interest(self.non_banks.cash[j], terms.idle_rate_bp, year_fraction);
+            self.non_banks.cash[j] += earned;
+            cb.non_bank_accounts += earned;
+            cb.capital -= earned;
+        }
+        placed_total
     }
 
     /// Repays last night's interbank loans, lending-facility loans and fine-tuning
     /// operations, each with interest for the nights since.
     fn settle_maturities(&mut self) {
         let yf = self.open_year_fraction;
+        let n = self.banks.len();
         for loan in self.open_loans.drain(..) {
             let owed = interest(loan.amount, loan.rate_bp, yf);
             let (lender, borrower) = (loan.lender as usize, loan.borrower as usize);
             self.banks[borrower].reserves -= loan.amount;
             self.banks[borrower].interbank_borrowed -= loan.amount;
             self.banks[borrower].income(-owed);
-            self.banks[lender].reserves += loan.amount;
-            self.banks[lender].interbank_lent -= loan.amount;
-            self.banks[lender].income(owed);
+            if lender < n {
+                self.banks[lender].reserves += loan.amount;
+                self.banks[lender].interbank_lent -= loan.amount;
+                self.banks[lender].income(owed);
+            } else {
+                // Repaid into the non-bank's account: reserves leave the banking system.
+                let j = lender - n;
+                self.non_banks.lent[j] -= loan.amount;
+                self.non_banks.cash[j] += loan.amount + owed;
+                self.central_bank.reserves -= loan.amount + owed;
+                self.central_bank.non_bank_accounts += loan.amount + owed;
+                self.reserve_flows -= loan.amount + owed;
+            }
+        }
+        for (bank, due) in self
+            .banks
+            .iter_mut()
+            .zip(self.requirement_settlement.iter_mut())
+        {
+            let due = std::mem::take(due);
+            if due != Money::ZERO {
+                bank.income(due);
+                self.central_bank.reserves += due;
+                self.central_bank.capital -= due;
+                self.reserve_flows += due;
+            }
+        }
+        let rrp_rate = self.open_reverse_repo_rate_bp;
+        for j in 0..self.non_banks.len() {
+            let placed = std::mem::take(&mut self.non_banks.reverse_repo[j]);
+            if placed > Money::ZERO {
+                let earned = interest(placed, rrp_rate, yf);
+                self.non_banks.cash[j] += placed + earned;
+                self.central_bank.reverse_repos -= placed;
+                self.central_bank.non_bank_accounts += placed + earned;
+                self.central_bank.capital -= earned;
+            }
         }
         let lending_rate = self.open_lending_rate_bp;
         let ft_rate = self.open_fine_tuning_rate_bp;
@@ -503,10 +841,15 @@ impl Simulation {
     }
 
     /// The daily fine-tuning operation: sized from the central bank's forecast of today's
-    /// autonomous factors so that forecast reserves hit the target, allotted pro rata to
-    /// size. Returns the amount (positive provides reserves).
-    fn fine_tune<R: Rng + ?Sized>(&mut self, autonomous_effect: Money, rng: &mut R) -> Money {
-        let ft = &self.params.central_bank.fine_tuning;
+    /// autonomous factors so that forecast reserves hit `target`, allotted pro rata to size.
+    /// Returns the amount (positive provides reserves).
+    fn fine_tune<R: Rng + ?Sized>(
+        &mut self,
+        target: Money,
+        autonomous_effect: Money,
+        rng: &mut R,
+    ) -> Money {
+        let ft = &self.regime.fine_tuning;
         if !ft.enabled {
             return Money::ZERO;
         }
@@ -517,12 +860,11 @@ impl Simulation {
         };
         let forecast =
             autonomous_effect + Money::from_f64_rounded(error * ft.forecast_error_sd.as_f64());
-        let reserves_now = self.central_bank.reserves;
-        let amount = self.params.central_bank.reserve_target - (reserves_now + forecast);
+        let amount = target - (self.central_bank.reserves + forecast);
         if amount.0.abs() < ft.min_amount.0.max(1) {
             return Money::ZERO;
         }
-        let policy = self.params.central_bank.policy_rate_bp;
+        let policy = self.regime.policy_rate_bp;
         self.open_fine_tuning_rate_bp = if amount > Money::ZERO {
             policy + ft.rate_offset_bp
         } else {
@@ -739,7 +1081,8 @@ impl Simulation {
                 cb.liabilities_and_capital()
             ));
         }
-        let lent: Money = self.banks.iter().map(|b| b.interbank_lent).sum();
+        let lent: Money = self.banks.iter().map(|b| b.interbank_lent).sum::<Money>()
+            + self.non_banks.lent.iter().copied().sum();
         let borrowed: Money = self.banks.iter().map(|b| b.interbank_borrowed).sum();
         if lent != borrowed {
             return fail(format!(
@@ -753,6 +1096,14 @@ impl Simulation {
             return fail(format!(
                 "central-bank claims disagree: facility {lf}/{}, repo {repo}/{}, term {term}/{}",
                 cb.lending_facility, cb.repo_lending, cb.term_deposits
+            ));
+        }
+        let nb_cash: Money = self.non_banks.cash.iter().copied().sum();
+        let nb_rrp: Money = self.non_banks.reverse_repo.iter().copied().sum();
+        if nb_cash != cb.non_bank_accounts || nb_rrp != cb.reverse_repos {
+            return fail(format!(
+                "non-bank claims disagree: accounts {nb_cash}/{}, reverse repos {nb_rrp}/{}",
+                cb.non_bank_accounts, cb.reverse_repos
             ));
         }
         let change = total - self.reserves_at_last_check;

@@ -5,7 +5,10 @@
 //! change only by central-bank operations and autonomous factors.
 
 use corridor_model::fixtures;
-use corridor_model::params::{Params, SizeDistribution};
+use corridor_model::params::{
+    Allocation, Framework, NonBankParams, Params, PolicyEvent, ReserveRequirementParams,
+    ReverseRepoParams, SizeDistribution,
+};
 use corridor_model::{Money, Population, RecordOptions, RunRecords, Simulation};
 use proptest::prelude::*;
 use rand::SeedableRng;
@@ -40,13 +43,15 @@ fn scenario() -> impl Strategy<Value = (Params, u64)> {
             0.0f64..1.0,
             any::<u64>(),
         ),
+        (0usize..7, 0usize..3, 0usize..3, 0.0f64..20.0, any::<bool>()),
     )
-        .prop_map(|(a, b, c, d, e)| {
+        .prop_map(|(a, b, c, d, e, f)| {
             let (banks, periods, days, dist, shape) = a;
             let (per_bank, reserves_per_bank, collateral, fee, reversion) = b;
             let (policy, down, up, stigma) = c;
             let (ft_on, forecast_sd, offset, buffer, perceived) = d;
             let (currency, government, persistence, seed) = e;
+            let (framework, requirement, non_banks, cost, regime_change) = f;
             let mut p = fixtures::poole(banks, periods, days, reserves_per_bank, 20_000);
             p.banks.size_distribution = match dist {
                 0 => SizeDistribution::Identical,
@@ -74,6 +79,72 @@ fn scenario() -> impl Strategy<Value = (Params, u64)> {
             p.autonomous.government.initial = Money(government);
             p.autonomous.government.persistence = persistence;
             p.autonomous.government.noise_sd = Money(government / 100);
+            let total = Money(reserves_per_bank * banks as i64 + 1);
+            let (deposit, lending) = (
+                p.central_bank.deposit_rate_bp,
+                p.central_bank.lending_rate_bp,
+            );
+            p.central_bank.framework = match framework {
+                0 => Framework::Corridor,
+                1 => Framework::Floor,
+                2 => Framework::Quota {
+                    quotas: Allocation::ProRata { total },
+                },
+                3 => Framework::CurrentAccountLimits {
+                    limits: Allocation::ProRata { total },
+                    current_account_rate_bp: 0.5 * (deposit + lending),
+                },
+                4 => Framework::ExemptionThreshold {
+                    multiple: 20.0,
+                    fixed_amount: Money(1_000),
+                    exempt_rate_bp: lending.min(0.0f64.max(deposit)),
+                },
+                5 => Framework::TwoTier {
+                    multiple: 6.0,
+                    exempt_rate_bp: deposit.max(0.0).min(lending),
+                },
+                _ => Framework::ThreeTier {
+                    basic: Allocation::ProRata { total },
+                    basic_rate_bp: lending,
+                    macro_add_on: Allocation::ProRata { total },
+                    macro_rate_bp: 0.5 * (deposit + lending),
+                },
+            };
+            if requirement > 0 || framework == 5 {
+                p.central_bank.reserve_requirement = Some(ReserveRequirementParams {
+                    ratio: 0.01,
+                    maintenance_days: 1 + (days % 7),
+                    averaging: requirement == 1,
+                    enforced: requirement != 0 || framework != 4,
+                    remuneration_rate_bp: policy,
+                    penalty_rate_bp: 250.0,
+                });
+            }
+            p.behaviour.balance_sheet_cost_bp = cost;
+            if non_banks > 0 {
+                p.non_banks = Some(NonBankParams {
+                    lenders: 3,
+                    cash: Money(7_000_001),
+                    idle_rate_bp: deposit - 5.0,
+                    reverse_repo: (non_banks == 2).then_some(ReverseRepoParams {
+                        rate_bp: deposit,
+                        cap_per_lender: Money(1_000_000),
+                    }),
+                });
+            }
+            if regime_change {
+                let mut next = p.central_bank.clone();
+                next.policy_rate_bp -= 25.0;
+                next.deposit_rate_bp -= 25.0;
+                next.lending_rate_bp -= 25.0;
+                next.reserve_target = Money(next.reserve_target.0 * 2);
+                let date = p.calendar.start.add_days(3 + (days as i32 / 2));
+                p.policy_timeline.push(PolicyEvent {
+                    date,
+                    central_bank: next,
+                    non_banks: p.non_banks.clone(),
+                });
+            }
             (p, seed)
         })
 }

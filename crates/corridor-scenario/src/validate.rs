@@ -493,6 +493,7 @@ pub(crate) fn validate(
     // [behaviour]
     let b = &raw.behaviour;
     let behaviour = BehaviourParams {
+        balance_sheet_cost_bp: 0.0,
         stigma_bp: c.rate(
             &k("behaviour.stigma_bp"),
             b.stigma_bp,
@@ -536,6 +537,8 @@ pub(crate) fn validate(
             central_bank,
             autonomous,
             market,
+            non_banks: None,
+            policy_timeline: Vec::new(),
         },
         name,
         description,
@@ -712,6 +715,7 @@ fn central_bank(
 
     Ok(CentralBankParams {
         framework,
+        reserve_requirement: None,
         policy_rate_bp: policy,
         deposit_rate_bp: deposit,
         lending_rate_bp: lending,

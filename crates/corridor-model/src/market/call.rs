@@ -1,40 +1,44 @@
 //! The call market (Poole 1968): every bank submits a demand schedule, one rate clears all.
 //!
-//! A bank's demand at rate r is the end-of-day balance at which its expected marginal value
-//! of reserves equals r (see `MarginalValue::planned_balance`), plus its precautionary
+//! A participant's demand at rate r is the end-of-day balance at which its expected marginal
+//! value of reserves equals r (`MarginalValue::planned_balance`), plus its precautionary
 //! buffer, minus its current position. Aggregate net demand is non-increasing in r; the
-//! clearing rate is found by bisection on the open interval between the lowest and highest
-//! marginal values, where demand is finite.
+//! clearing rate is its root on the open interval between the lowest and highest marginal
+//! values, found by Brent's method (inverse quadratic interpolation safeguarded by
+//! bisection), which needs about a dozen evaluations where bisection needs sixty.
 //!
-//! Tolerance: bisection runs until the bracket can no longer be halved in f64 (about 1e-13
-//! bp at usual rates), so the clearing rate is the root of aggregate net demand to machine
-//! precision; trades are then rounded to whole minor units and the long side is scaled down
-//! to the short side exactly, so lent equals borrowed to the unit.
+//! Tolerance: the root is bracketed to 1e-12 bp (relative to the rate's magnitude, with a
+//! floor of 1e-12 bp), far below anything reported. Trades are then rounded to whole minor
+//! units and the long side is scaled down to the short side exactly, so lent equals
+//! borrowed to the unit.
+//!
+//! Indifference: where a schedule is flat (a quota band, a requirement being averaged) a
+//! bank is indifferent across a whole range of balances at the clearing rate. Banks then
+//! trade as little as possible: each stays put if its range contains its position, and only
+//! what the market needs to clear is taken from those with room, in proportion to it.
 
 use super::{Loan, MarketScratch, Participant};
 use crate::money::{Money, split_pro_rata};
 use crate::remuneration::MarginalValue;
 
+/// Half-width (bp) of the rate band used to measure a bank's range of indifference.
+const INDIFFERENCE_BP: f64 = 1e-7;
+
 /// The outcome of clearing, before trades are rounded and matched.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Clearing {
     pub rate_bp: f64,
-    /// Aggregate net demand at the clearing rate (≈ 0 unless demand is degenerate, e.g.
-    /// without late-shock uncertainty).
+    /// Aggregate net demand at the clearing rate (≈ 0 unless demand jumps there).
     pub excess_demand: f64,
 }
 
-/// Finds the rate at which aggregate planned balances equal aggregate positions and leaves
-/// each bank's desired net borrowing in `scratch.desired`.
+/// Finds the rate at which aggregate planned balances equal aggregate positions.
 pub fn clear_call_market(
     participants: &[Participant],
     schedules: &[MarginalValue],
     scratch: &mut MarketScratch,
 ) -> Clearing {
-    let n = participants.len();
-    scratch.desired.clear();
-    scratch.desired.resize(n, 0.0);
-    if n == 0 {
+    if participants.is_empty() {
         return Clearing {
             rate_bp: f64::NAN,
             excess_demand: 0.0,
@@ -42,89 +46,195 @@ pub fn clear_call_market(
     }
     let mut lo = f64::INFINITY;
     let mut hi = f64::NEG_INFINITY;
-    for s in schedules {
+    for p in participants {
+        let s = &schedules[p.schedule as usize];
         lo = lo.min(s.lowest());
         hi = hi.max(s.highest());
     }
-    let mut rate = 0.5 * (lo + hi);
-    let mut excess = net_demand(rate, participants, schedules, scratch);
-    if hi > lo {
-        let (mut a, mut b) = (lo, hi);
-        // f64 bisection terminates: the midpoint eventually equals an endpoint.
-        for _ in 0..2000 {
-            if excess > 0.0 {
-                a = rate;
-            } else if excess < 0.0 {
-                b = rate;
-            } else {
-                break;
-            }
-            let mid = 0.5 * (a + b);
-            if mid <= a || mid >= b {
-                break;
-            }
-            rate = mid;
-            excess = net_demand(rate, participants, schedules, scratch);
-        }
+    let mut f = |r: f64| net_demand(r, participants, schedules, scratch);
+    if hi <= lo {
+        return Clearing {
+            rate_bp: lo,
+            excess_demand: f(lo),
+        };
     }
+    // Start just inside the open interval, where demand is finite or at least signed.
+    let span = hi - lo;
+    let (a, b) = (lo + 1e-12 * span, hi - 1e-12 * span);
+    let (fa, fb) = (f(a), f(b));
+    if fa <= 0.0 {
+        return Clearing {
+            rate_bp: a,
+            excess_demand: fa,
+        };
+    }
+    if fb >= 0.0 {
+        return Clearing {
+            rate_bp: b,
+            excess_demand: fb,
+        };
+    }
+    let rate = brent(&mut f, a, fa, b, fb);
     Clearing {
         rate_bp: rate,
-        excess_demand: excess,
+        excess_demand: f(rate),
     }
 }
 
-/// Aggregate desired net borrowing at `rate`; fills `scratch.desired` per bank.
+/// Brent–Dekker root finding on a bracket with f(a) > 0 > f(b).
+fn brent(f: &mut impl FnMut(f64) -> f64, a: f64, fa: f64, b: f64, fb: f64) -> f64 {
+    let (mut a, mut fa, mut b, mut fb) = (a, fa, b, fb);
+    let (mut c, mut fc) = (a, fa);
+    let mut d = b - a;
+    let mut e = d;
+    for _ in 0..300 {
+        if fb.signum() == fc.signum() {
+            c = a;
+            fc = fa;
+            d = b - a;
+            e = d;
+        }
+        if fc.abs() < fb.abs() {
+            a = b;
+            b = c;
+            c = a;
+            fa = fb;
+            fb = fc;
+            fc = fa;
+        }
+        let tol = 2.0 * f64::EPSILON * b.abs() + 0.5e-12 * b.abs().max(1.0);
+        let m = 0.5 * (c - b);
+        if m.abs() <= tol || fb == 0.0 {
+            return b;
+        }
+        if e.abs() >= tol && fa.abs() > fb.abs() {
+            let s = fb / fa;
+            let (mut p, mut q);
+            if a == c {
+                p = 2.0 * m * s;
+                q = 1.0 - s;
+            } else {
+                let qa = fa / fc;
+                let r = fb / fc;
+                p = s * (2.0 * m * qa * (qa - r) - (b - a) * (r - 1.0));
+                q = (qa - 1.0) * (r - 1.0) * (s - 1.0);
+            }
+            if p > 0.0 {
+                q = -q;
+            } else {
+                p = -p;
+            }
+            if 2.0 * p < (3.0 * m * q - (tol * q).abs()).min((e * q).abs()) {
+                e = d;
+                d = p / q;
+            } else {
+                d = m;
+                e = m;
+            }
+        } else {
+            d = m;
+            e = m;
+        }
+        a = b;
+        fa = fb;
+        b += if d.abs() > tol { d } else { tol.copysign(m) };
+        fb = f(b);
+    }
+    b
+}
+
+/// Aggregate desired net borrowing at `rate`.
 fn net_demand(
     rate: f64,
     participants: &[Participant],
     schedules: &[MarginalValue],
     scratch: &mut MarketScratch,
 ) -> f64 {
-    // Banks share a handful of schedules; for single-step schedules the normal quantile is
-    // the same for every bank on it, so compute it once per schedule.
-    scratch.inverse.clear();
-    for s in schedules {
-        let z = if s.steps.len() == 1 {
-            let (_, v1) = s.steps[0];
-            let p = ((rate - v1) / (s.below - v1)).clamp(0.0, 1.0);
-            crate::normal::inverse_cdf(p)
-        } else {
-            f64::NAN
-        };
-        scratch.inverse.push(z);
-    }
+    scratch.quantiles.clear();
     let mut total = 0.0;
-    for (i, p) in participants.iter().enumerate() {
-        let schedule = &schedules[p.schedule as usize];
-        let z = scratch.inverse[p.schedule as usize];
-        let planned = if z.is_nan() {
-            schedule.planned_balance(rate, p.perceived_sd)
-        } else if p.perceived_sd > 0.0 {
-            schedule.steps[0].0 - p.perceived_sd * z
-        } else {
-            schedule.steps[0].0
-        };
-        let want = planned + p.buffer - p.position.as_f64();
-        scratch.desired[i] = want;
-        total += want;
+    for p in participants {
+        total += p.demand(
+            rate,
+            &schedules[p.schedule as usize],
+            &mut scratch.quantiles,
+        );
     }
     total
 }
 
+/// Each participant's desired net borrowing at the clearing rate, trading as little as its
+/// indifference allows (see the module docs). Fills `scratch.desired`.
+fn desired_trades(
+    rate: f64,
+    participants: &[Participant],
+    schedules: &[MarginalValue],
+    scratch: &mut MarketScratch,
+) {
+    let MarketScratch {
+        desired,
+        ranges,
+        quantiles,
+        ..
+    } = scratch;
+    desired.clear();
+    ranges.clear();
+    let mut total = 0.0;
+    for (r, sign) in [(rate + INDIFFERENCE_BP, 0), (rate - INDIFFERENCE_BP, 1)] {
+        quantiles.clear();
+        for (i, p) in participants.iter().enumerate() {
+            let want = p.demand(r, &schedules[p.schedule as usize], quantiles);
+            if sign == 0 {
+                ranges.push((want, want));
+            } else {
+                ranges[i].1 = want;
+            }
+        }
+    }
+    for &(low, high) in ranges.iter() {
+        let d = 0.0f64.clamp(low, high.max(low));
+        desired.push(d);
+        total += d;
+    }
+    // Clear the remainder with the participants who have room, in proportion to it.
+    let room: f64 = ranges
+        .iter()
+        .zip(desired.iter())
+        .map(|(&(low, high), &d)| {
+            if total > 0.0 {
+                d - low
+            } else {
+                high.max(low) - d
+            }
+        })
+        .sum();
+    if total != 0.0 && room > 0.0 {
+        let share = (total.abs() / room).min(1.0);
+        for (&(low, high), d) in ranges.iter().zip(desired.iter_mut()) {
+            if total > 0.0 {
+                *d -= share * (*d - low);
+            } else {
+                *d += share * (high.max(low) - *d);
+            }
+        }
+    }
+}
+
 /// Turns desired net borrowing into whole-unit bilateral loans at the clearing rate.
 ///
-/// Lenders and borrowers are each taken in bank order and matched greedily, so the loans
-/// are a deterministic function of the desired amounts. The long side is scaled down to the
-/// short side (largest remainders), so every unit lent is borrowed.
+/// Lenders and borrowers are each taken in participant order and matched greedily, so the
+/// loans are a deterministic function of the desired amounts. The long side is scaled down
+/// to the short side (largest remainders), so every unit lent is borrowed.
 pub(crate) fn allocate(
     clearing: &Clearing,
-    n: usize,
+    participants: &[Participant],
+    schedules: &[MarginalValue],
     loans: &mut Vec<Loan>,
     scratch: &mut MarketScratch,
 ) {
-    if n < 2 || !clearing.rate_bp.is_finite() {
+    if participants.len() < 2 || !clearing.rate_bp.is_finite() {
         return;
     }
+    desired_trades(clearing.rate_bp, participants, schedules, scratch);
     scratch.lend.clear();
     scratch.borrow.clear();
     for (i, &d) in scratch.desired.iter().enumerate() {
@@ -195,6 +305,7 @@ mod tests {
             position: Money(position),
             perceived_sd: sd,
             buffer: 0.0,
+            borrowing_cost_per_unit: 0.0,
             schedule: 0,
         }
     }
@@ -203,7 +314,7 @@ mod tests {
         let mut scratch = MarketScratch::default();
         let c = clear_call_market(ps, schedules, &mut scratch);
         let mut loans = Vec::new();
-        allocate(&c, ps.len(), &mut loans, &mut scratch);
+        allocate(&c, ps, schedules, &mut loans, &mut scratch);
         (c, loans)
     }
 

@@ -23,8 +23,46 @@ pub struct Participant {
     pub perceived_sd: f64,
     /// Extra balance the bank holds as a precaution.
     pub buffer: f64,
-    /// Index of the bank's marginal-value schedule in the slice passed with the participants.
+    /// Marginal balance-sheet cost of borrowing, in annual bp per unit borrowed: borrowing q
+    /// costs `borrowing_cost_per_unit × q` at the margin. The participant borrows while its
+    /// reserves are worth more than rate + that cost, lends while they are worth less than
+    /// the rate, and stays put in between.
+    pub borrowing_cost_per_unit: f64,
+    /// Index of the participant's marginal-value schedule in the slice passed with them.
     pub schedule: u32,
+}
+
+impl Participant {
+    /// Desired net borrowing at `rate`.
+    #[inline]
+    pub fn demand(
+        &self,
+        rate: f64,
+        schedule: &MarginalValue,
+        cache: &mut crate::remuneration::QuantileCache,
+    ) -> f64 {
+        let position = self.position.as_f64();
+        let mut at = |r: f64| {
+            schedule.planned_balance_cached(r, self.perceived_sd, cache) + self.buffer - position
+        };
+        let lend_or_stay = at(rate);
+        let k = self.borrowing_cost_per_unit;
+        if k <= 0.0 || lend_or_stay <= 0.0 {
+            return lend_or_stay;
+        }
+        // Borrow q where planned(rate + k q) - position = q: the left side falls in q and
+        // the right rises, so bisect. Beyond (highest value - rate) / k no unit is worth it.
+        let (mut lo, mut hi) = (0.0, ((schedule.highest() - rate) / k).max(0.0));
+        for _ in 0..60 {
+            let q = 0.5 * (lo + hi);
+            if at(rate + k * q) > q {
+                lo = q;
+            } else {
+                hi = q;
+            }
+        }
+        0.5 * (lo + hi)
+    }
 }
 
 /// An overnight interbank loan agreed today, repaid with interest next business day.
@@ -55,7 +93,7 @@ impl Market {
         match self {
             Market::Call => {
                 let clearing = clear_call_market(participants, schedules, scratch);
-                call::allocate(&clearing, participants.len(), loans, scratch);
+                call::allocate(&clearing, participants, schedules, loans, scratch);
             }
         }
     }
@@ -65,7 +103,8 @@ impl Market {
 #[derive(Clone, Debug, Default)]
 pub struct MarketScratch {
     pub(crate) desired: Vec<f64>,
-    pub(crate) inverse: Vec<f64>,
+    pub(crate) ranges: Vec<(f64, f64)>,
+    pub(crate) quantiles: crate::remuneration::QuantileCache,
     pub(crate) lend: Vec<(u32, f64)>,
     pub(crate) borrow: Vec<(u32, f64)>,
     pub(crate) weights: Vec<f64>,
