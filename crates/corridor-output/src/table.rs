@@ -227,6 +227,10 @@ record_table! {
         autonomous_factors: Money,
         intraday_credit_peak: Money,
         queued_payments: Money,
+        reserves_required: Money,
+        maintenance_day: U32,
+        nonbank_lending: Money,
+        reverse_repo_use: Money,
     }
 }
 
@@ -246,6 +250,7 @@ record_table! {
         cb_repo: Money,
         equity: Money,
         deposit_facility: Money,
+        required_reserves: Money,
     }
 }
 
