@@ -116,6 +116,10 @@ fn written_files_have_the_documented_schema_and_metadata() {
         ("autonomous_factors", DataType::Int64),
         ("intraday_credit_peak", DataType::Int64),
         ("queued_payments", DataType::Int64),
+        ("reserves_required", DataType::Int64),
+        ("maintenance_day", DataType::UInt32),
+        ("nonbank_lending", DataType::Int64),
+        ("reverse_repo_use", DataType::Int64),
     ];
     let schema = daily.schema().clone();
     let got: Vec<(&str, DataType)> = schema

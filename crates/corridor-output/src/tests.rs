@@ -52,6 +52,10 @@ fn day_record(day: u32, rate: Option<f64>, volume: i64, reserves: i64) -> DayRec
         autonomous_factors: Money(-5 * volume),
         intraday_credit_peak: Money(2 * volume + 1),
         queued_payments: Money(day as i64 * 13),
+        reserves_required: Money(500_000 + day as i64),
+        maintenance_day: day % 7 + 1,
+        nonbank_lending: Money(volume / 2),
+        reverse_repo_use: Money(3 * day as i64),
     }
 }
 
@@ -104,6 +108,7 @@ fn synthetic_runs(runs: u32, days: u32) -> Vec<RunRecords> {
                         cb_repo: Money(8),
                         equity: Money(9),
                         deposit_facility: Money(10),
+                        required_reserves: Money(11 + bank as i64),
                     });
                 }
                 for _ in 0..(rng.next() % 3) {
@@ -362,6 +367,10 @@ fn files_have_documented_schemas_metadata_and_rows() {
             ("autonomous_factors", Int64, false),
             ("intraday_credit_peak", Int64, false),
             ("queued_payments", Int64, false),
+            ("reserves_required", Int64, false),
+            ("maintenance_day", UInt32, false),
+            ("nonbank_lending", Int64, false),
+            ("reverse_repo_use", Int64, false),
         ])
     );
     assert_metadata(&daily, "daily");
@@ -396,6 +405,24 @@ fn files_have_documented_schemas_metadata_and_rows() {
             .map(|x| x.1.queued_payments.0)
             .collect::<Vec<_>>()
     );
+    for (name, field) in [
+        (
+            "reserves_required",
+            (|d: &DayRecord| d.reserves_required) as fn(&DayRecord) -> Money,
+        ),
+        ("nonbank_lending", |d| d.nonbank_lending),
+        ("reverse_repo_use", |d| d.reverse_repo_use),
+    ] {
+        assert_eq!(
+            daily.i64s(name),
+            flat.iter().map(|x| field(x.1).0).collect::<Vec<_>>(),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        daily.u32s("maintenance_day"),
+        flat.iter().map(|x| x.1.maintenance_day).collect::<Vec<_>>()
+    );
     assert_eq!(
         daily.i64s("fine_tuning_amount"),
         flat.iter()
@@ -422,6 +449,7 @@ fn files_have_documented_schemas_metadata_and_rows() {
         "cb_repo",
         "equity",
         "deposit_facility",
+        "required_reserves",
     ] {
         want.push((name, Int64, false));
     }
@@ -429,6 +457,12 @@ fn files_have_documented_schemas_metadata_and_rows() {
     assert_metadata(&banks, "banks");
     assert_eq!(banks.rows(), n_banks);
     assert_eq!(banks.i64s("deposit_facility"), vec![10; n_banks]);
+    assert_eq!(
+        banks.i64s("required_reserves"),
+        (0..n_banks)
+            .map(|i| 11 + (i % 3) as i64)
+            .collect::<Vec<_>>()
+    );
 
     // trades.parquet
     let trades = read(&out.join(TRADES_FILE));

@@ -61,6 +61,23 @@ impl ScenarioError {
         }
     }
 
+    /// The same error, found while applying a `[[timeline]]` event: the message is prefixed
+    /// with the event (`timeline[1] (2014-09-10): `) and the location becomes `line` in the
+    /// file, where the event wrote the value.
+    pub(crate) fn in_timeline_event(mut self, event: &str, line: Option<usize>) -> ScenarioError {
+        self.message = format!("{event}: {}", self.message);
+        self.line = line;
+        self.from_set = false;
+        self
+    }
+
+    /// The same error, located at `line` in the file.
+    pub(crate) fn at_line(mut self, line: Option<usize>) -> ScenarioError {
+        self.line = line;
+        self.from_set = false;
+        self
+    }
+
     /// What kind of problem this is.
     pub fn kind(&self) -> ErrorKind {
         self.kind

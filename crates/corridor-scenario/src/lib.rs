@@ -168,7 +168,9 @@ pub fn parse(
         || source_name.to_owned(),
         |s| s.to_string_lossy().into_owned(),
     );
-    let v = validate::validate(&mut raw, &loc, &default_name)?;
+    let mut v = validate::validate(&mut raw, &loc, &default_name)?;
+    v.params.policy_timeline =
+        validate::timeline(&mut raw, &merged, &loc, &default_name, &v.params)?;
     Ok(Scenario {
         params: v.params,
         name: v.name,
@@ -185,7 +187,7 @@ pub fn parse(
 }
 
 /// Turns serde's error (unknown field, wrong type) on the merged text into a located error.
-fn serde_error(loc: &Locator<'_>, merged: &str, e: &toml::de::Error) -> ScenarioError {
+pub(crate) fn serde_error(loc: &Locator<'_>, merged: &str, e: &toml::de::Error) -> ScenarioError {
     let msg = e.message();
     let doc = toml_edit::Document::parse(merged).ok();
     let span = e.span();

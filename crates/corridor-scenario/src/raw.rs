@@ -25,6 +25,10 @@ pub(crate) struct RawScenario {
     pub central_bank: RawCentralBank,
     pub autonomous: RawAutonomous,
     pub market: RawMarket,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub non_banks: Option<RawNonBanks>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub timeline: Vec<RawTimelineEvent>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -195,6 +199,7 @@ pub(crate) struct RawBehaviour {
     pub stigma_bp: f64,
     pub precautionary_buffer_sd: f64,
     pub perceived_shock_scale: f64,
+    pub balance_sheet_cost_bp: f64,
 }
 
 impl Default for RawBehaviour {
@@ -203,6 +208,7 @@ impl Default for RawBehaviour {
             stigma_bp: 0.0,
             precautionary_buffer_sd: 0.0,
             perceived_shock_scale: 1.0,
+            balance_sheet_cost_bp: 0.0,
         }
     }
 }
@@ -210,7 +216,7 @@ impl Default for RawBehaviour {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct RawCentralBank {
-    pub framework: String,
+    pub framework: RawFramework,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy_rate_bp: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -222,18 +228,21 @@ pub(crate) struct RawCentralBank {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reserve_target_per_bank: Option<f64>,
     pub fine_tuning: RawFineTuning,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reserve_requirement: Option<RawReserveRequirement>,
 }
 
 impl Default for RawCentralBank {
     fn default() -> Self {
         RawCentralBank {
-            framework: "corridor".to_owned(),
+            framework: RawFramework::Name("corridor".to_owned()),
             policy_rate_bp: None,
             deposit_rate_bp: None,
             lending_rate_bp: None,
             reserve_target: None,
             reserve_target_per_bank: None,
             fine_tuning: RawFineTuning::default(),
+            reserve_requirement: None,
         }
     }
 }
@@ -327,6 +336,161 @@ impl Default for RawMarket {
             mechanism: "call".to_owned(),
         }
     }
+}
+
+/// `central_bank.framework`: a name (`"corridor"`, `"floor"`) or a table with `kind` and the
+/// kind's parameters. Serialised back in the form it was read.
+#[derive(Clone, Debug)]
+pub(crate) enum RawFramework {
+    Name(String),
+    Table(Box<RawFrameworkTable>),
+}
+
+impl Serialize for RawFramework {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            RawFramework::Name(n) => s.serialize_str(n),
+            RawFramework::Table(t) => t.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RawFramework {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct FrameworkVisitor;
+
+        impl<'de> Visitor<'de> for FrameworkVisitor {
+            type Value = RawFramework;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a framework name or a table with `kind`")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawFramework, E> {
+                Ok(RawFramework::Name(v.to_owned()))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawFramework, A::Error> {
+                let t = RawFrameworkTable::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(RawFramework::Table(Box::new(t)))
+            }
+        }
+
+        d.deserialize_any(FrameworkVisitor)
+    }
+}
+
+/// The table form of `central_bank.framework`; which keys a kind takes is checked by the
+/// validator (so that the message can name the kind).
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawFrameworkTable {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_account_rate_bp: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multiple: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixed_amount: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exempt_rate_bp: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub basic_rate_bp: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub macro_rate_bp: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quotas: Option<RawAllocation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limits: Option<RawAllocation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub basic: Option<RawAllocation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub macro_add_on: Option<RawAllocation>,
+}
+
+/// A per-bank amount: `{ kind = "pro_rata", total = ... }`, `{ kind = "size_groups",
+/// groups = [...] }` or `{ kind = "explicit", amounts = [...] }`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawAllocation {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amounts: Option<Vec<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<RawSizeGroup>>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSizeGroup {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_size: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<f64>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawReserveRequirement {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ratio: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maintenance_days: Option<i64>,
+    pub averaging: bool,
+    pub enforced: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remuneration_rate_bp: Option<f64>,
+    pub penalty_rate_bp: f64,
+}
+
+impl Default for RawReserveRequirement {
+    fn default() -> Self {
+        RawReserveRequirement {
+            ratio: None,
+            maintenance_days: None,
+            averaging: true,
+            enforced: true,
+            remuneration_rate_bp: None,
+            penalty_rate_bp: 0.0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawNonBanks {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lenders: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cash: Option<f64>,
+    pub idle_rate_bp: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reverse_repo: Option<RawReverseRepo>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawReverseRepo {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_bp: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cap_per_lender: Option<f64>,
+}
+
+/// One `[[timeline]]` event. `set` maps dotted scenario keys to values, like `--set`; the
+/// validator rewrites it with one quoted dotted key per value, so that it serialises back
+/// unambiguously.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTimelineEvent {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<DateText>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set: Option<toml::Table>,
 }
 
 /// A date as the user wrote it: a string `"2015-01-02"` or a bare TOML date `2015-01-02`.

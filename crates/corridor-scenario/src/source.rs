@@ -359,7 +359,19 @@ fn apply_override(doc: &mut DocumentMut, arg: &str) -> Result<KeyPath, String> {
         .parse::<Value>()
         .unwrap_or_else(|_| Value::from(value_text));
 
-    let (last, parents) = names.split_last().expect("non-empty key");
+    set_value(doc, &names, value)?;
+    Ok(path)
+}
+
+/// Sets the value at the dotted key `names` in `doc`, creating missing tables: the one way
+/// both `--set` and `[[timeline]]` events change a scenario.
+pub(crate) fn set_value(
+    doc: &mut DocumentMut,
+    names: &[String],
+    value: Value,
+) -> Result<(), String> {
+    let path = KeyPath(names.iter().map(|k| Seg::Key(k.clone())).collect());
+    let (last, parents) = names.split_last().ok_or("an empty key")?;
     let mut table: &mut dyn TableLike = doc.as_table_mut();
     for (depth, name) in parents.iter().enumerate() {
         if !table.contains_key(name) {
@@ -374,5 +386,67 @@ fn apply_override(doc: &mut DocumentMut, arg: &str) -> Result<KeyPath, String> {
         })?;
     }
     table.insert(last, Item::Value(value));
-    Ok(path)
+    Ok(())
+}
+
+/// Removes the value at the dotted key `names` from `doc`, if it is there.
+pub(crate) fn remove_value(doc: &mut DocumentMut, names: &[String]) {
+    let Some((last, parents)) = names.split_last() else {
+        return;
+    };
+    let mut table: &mut dyn TableLike = doc.as_table_mut();
+    for name in parents {
+        match table.get_mut(name).and_then(Item::as_table_like_mut) {
+            Some(t) => table = t,
+            None => return,
+        }
+    }
+    table.remove(last);
+}
+
+/// One value a `[[timeline]]` event sets: the scenario key it changes, where it is written
+/// (below `timeline[i].set`, for its line) and the value.
+pub(crate) struct SetEntry {
+    pub key: Vec<String>,
+    pub written_at: KeyPath,
+    pub value: Value,
+}
+
+/// The entries of a `set` table: each key is a dotted scenario key, quoted
+/// (`"central_bank.deposit_rate_bp" = -20`) or bare (`central_bank.deposit_rate_bp = -20`,
+/// which TOML reads as dotted tables and is followed down); a table written out explicitly
+/// (`"central_bank.framework" = { kind = "floor" }`) is one value.
+pub(crate) fn set_entries(set: &dyn TableLike, at: &KeyPath) -> Vec<SetEntry> {
+    let mut out = Vec::new();
+    collect_set_entries(set, at, &[], &mut out);
+    out
+}
+
+fn collect_set_entries(
+    table: &dyn TableLike,
+    at: &KeyPath,
+    prefix: &[String],
+    out: &mut Vec<SetEntry>,
+) {
+    for (k, item) in table.iter() {
+        let mut key = prefix.to_vec();
+        key.extend(k.split('.').map(str::to_owned));
+        let written_at = at.key(k);
+        let dotted = match item {
+            Item::Table(t) => t.is_dotted().then_some(t as &dyn TableLike),
+            Item::Value(Value::InlineTable(t)) => t.is_dotted().then_some(t as &dyn TableLike),
+            _ => None,
+        };
+        if let Some(t) = dotted {
+            collect_set_entries(t, &written_at, &key, out);
+            continue;
+        }
+        if let Ok(value) = item.clone().into_value() {
+            out.push(SetEntry {
+                key,
+                written_at,
+                value,
+            });
+        }
+    }
 }

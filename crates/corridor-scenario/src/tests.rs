@@ -239,6 +239,17 @@ fn resolved_toml_round_trips() {
                 "money.scale=0.01",
             ][..],
         ),
+        (TIMELINE, &[][..]),
+        (
+            MINIMAL,
+            &[
+                "central_bank.framework.kind=three_tier",
+                "central_bank.framework.basic={ kind = \"size_groups\", groups = [{ min_size = 0, amount = 3 }] }",
+                "central_bank.framework.basic_rate_bp=10",
+                "central_bank.framework.macro_add_on={ kind = \"explicit\", amounts = [1, 2, 3, 4] }",
+                "behaviour.balance_sheet_cost_bp=12",
+            ][..],
+        ),
     ] {
         let first = ok(text, sets);
         let resolved = first.resolved_toml();
@@ -439,7 +450,8 @@ fn unknown_top_level_table() {
         Some(15),
         Some("bank"),
         "scenarios/x.toml:15: unknown key `bank`; allowed keys: scenario, run, money, calendar, \
-         banks, payments, intraday, late_shock, behaviour, central_bank, autonomous, market",
+         banks, payments, intraday, late_shock, behaviour, central_bank, autonomous, market, \
+         non_banks, timeline",
     );
 }
 
@@ -790,14 +802,23 @@ fn size_distributions() {
 }
 
 #[test]
-fn unimplemented_framework_lists_allowed_values() {
-    let e = err(MINIMAL, &[r#"central_bank.framework="floor""#]);
+fn framework_names_and_unknown_frameworks() {
+    let s = ok(MINIMAL, &[r#"central_bank.framework="floor""#]);
+    assert_eq!(s.params().central_bank.framework, Framework::Floor);
+    let e = err(MINIMAL, &[r#"central_bank.framework="tiered""#]);
     check(
         &e,
         ErrorKind::InvalidValue,
         None,
         Some("central_bank.framework"),
-        r#"scenarios/x.toml (from --set): central_bank.framework = "floor": expected one of "corridor" (the only framework implemented so far)"#,
+        r#"scenarios/x.toml (from --set): central_bank.framework = "tiered": expected "corridor" or "floor", or a table with kind = one of "corridor", "floor", "quota", "current_account_limits", "exemption_threshold", "two_tier", "three_tier""#,
+    );
+    // A framework with parameters cannot be named alone.
+    let e = err(MINIMAL, &[r#"central_bank.framework="quota""#]);
+    assert_eq!(e.key(), Some("central_bank.framework"));
+    assert!(
+        e.message().contains("this framework takes parameters"),
+        "{e}"
     );
 }
 
@@ -1020,4 +1041,606 @@ fn shipped_scenarios_are_valid() {
         "expected the shipped scenarios in {}",
         dir.display()
     );
+}
+
+/// MINIMAL (lines 1-14) followed by `extra` from line 15 on.
+fn with_extra(extra: &str) -> String {
+    format!("{MINIMAL}{extra}")
+}
+
+/// A reserve requirement (lines 15-18) for the frameworks that need one.
+const REQUIREMENT: &str = "[central_bank.reserve_requirement]
+ratio = 0.01
+maintenance_days = 30
+remuneration_rate_bp = 5
+";
+
+#[test]
+fn framework_kinds_parse() {
+    use corridor_model::params::{Allocation, SizeGroup};
+    let fw = |extra: &str| {
+        ok(&with_extra(extra), &[])
+            .params()
+            .central_bank
+            .framework
+            .clone()
+    };
+
+    assert_eq!(
+        fw("[central_bank.framework]\nkind = \"floor\"\n"),
+        Framework::Floor
+    );
+    assert_eq!(
+        fw(
+            "[central_bank.framework]\nkind = \"quota\"\nquotas = { kind = \"pro_rata\", total = 45.5 }\n"
+        ),
+        Framework::Quota {
+            quotas: Allocation::ProRata { total: Money(46) }
+        }
+    );
+    assert_eq!(
+        fw(r#"[central_bank.framework]
+kind = "current_account_limits"
+current_account_rate_bp = 0
+[central_bank.framework.limits]
+kind = "size_groups"
+groups = [{ min_size = 1000, amount = 30 }, { min_size = 0, amount = 5 }]
+"#),
+        Framework::CurrentAccountLimits {
+            limits: Allocation::SizeGroups {
+                groups: vec![
+                    SizeGroup {
+                        min_size: Money(1000),
+                        amount: Money(30)
+                    },
+                    SizeGroup {
+                        min_size: Money(0),
+                        amount: Money(5)
+                    },
+                ]
+            },
+            current_account_rate_bp: 0.0,
+        }
+    );
+    // Defaults: fixed_amount 0, exempt_rate_bp 0.
+    assert_eq!(
+        fw("[central_bank.framework]\nkind = \"exemption_threshold\"\nmultiple = 20\n"),
+        Framework::ExemptionThreshold {
+            multiple: 20.0,
+            fixed_amount: Money::ZERO,
+            exempt_rate_bp: 0.0
+        }
+    );
+    assert_eq!(
+        fw(&format!(
+            "{REQUIREMENT}[central_bank.framework]\nkind = \"two_tier\"\nmultiple = 6\nexempt_rate_bp = -10\n"
+        )),
+        Framework::TwoTier {
+            multiple: 6.0,
+            exempt_rate_bp: -10.0
+        }
+    );
+    assert_eq!(
+        fw(r#"[central_bank.framework]
+kind = "three_tier"
+basic = { kind = "explicit", amounts = [40, 30, 20.5, 0] }
+basic_rate_bp = 10
+macro_add_on = { kind = "pro_rata", total = 100 }
+"#),
+        Framework::ThreeTier {
+            basic: Allocation::Explicit {
+                amounts: vec![Money(40), Money(30), Money(21), Money(0)]
+            },
+            basic_rate_bp: 10.0,
+            macro_add_on: Allocation::ProRata { total: Money(100) },
+            macro_rate_bp: 0.0,
+        }
+    );
+    // The resolved scenario writes the defaults out.
+    let resolved = ok(
+        &with_extra("[central_bank.framework]\nkind = \"exemption_threshold\"\nmultiple = 20\n"),
+        &[],
+    )
+    .resolved_toml();
+    assert!(resolved.contains("fixed_amount = 0.0"), "{resolved}");
+    assert!(resolved.contains("exempt_rate_bp = 0.0"), "{resolved}");
+}
+
+#[test]
+fn reserve_requirement_non_banks_and_balance_sheet_cost() {
+    use corridor_model::params::{NonBankParams, ReserveRequirementParams, ReverseRepoParams};
+    let s = ok(MINIMAL, &[]);
+    assert_eq!(s.params().central_bank.reserve_requirement, None);
+    assert_eq!(s.params().non_banks, None);
+    assert!(s.params().policy_timeline.is_empty());
+    assert_eq!(s.params().behaviour.balance_sheet_cost_bp, 0.0);
+
+    let text = with_extra(&format!(
+        "{REQUIREMENT}
+[behaviour]
+balance_sheet_cost_bp = 12.5
+
+[non_banks]
+lenders = 10
+cash = 2_000
+idle_rate_bp = -5
+"
+    ));
+    let s = ok(&text, &[]);
+    let p = s.params();
+    assert_eq!(
+        p.central_bank.reserve_requirement,
+        Some(ReserveRequirementParams {
+            ratio: 0.01,
+            maintenance_days: 30,
+            averaging: true,
+            enforced: true,
+            remuneration_rate_bp: 5.0,
+            penalty_rate_bp: 0.0,
+        })
+    );
+    assert_eq!(p.behaviour.balance_sheet_cost_bp, 12.5);
+    assert_eq!(
+        p.non_banks,
+        Some(NonBankParams {
+            lenders: 10,
+            cash: Money(2_000),
+            idle_rate_bp: -5.0,
+            reverse_repo: None,
+        })
+    );
+    let s = ok(
+        &text,
+        &[
+            "non_banks.reverse_repo.rate_bp=5",
+            "non_banks.reverse_repo.cap_per_lender=10",
+            "central_bank.reserve_requirement.averaging=false",
+            "central_bank.reserve_requirement.enforced=false",
+            "central_bank.reserve_requirement.penalty_rate_bp=250",
+        ],
+    );
+    let p = s.params();
+    assert_eq!(
+        p.non_banks.as_ref().unwrap().reverse_repo,
+        Some(ReverseRepoParams {
+            rate_bp: 5.0,
+            cap_per_lender: Money(10)
+        })
+    );
+    let rr = p.central_bank.reserve_requirement.as_ref().unwrap();
+    assert!(!rr.averaging && !rr.enforced);
+    assert_eq!(rr.penalty_rate_bp, 250.0);
+
+    let e = err(&text, &["central_bank.reserve_requirement.ratio=1.5"]);
+    check(
+        &e,
+        ErrorKind::InvalidValue,
+        None,
+        Some("central_bank.reserve_requirement.ratio"),
+        "scenarios/x.toml (from --set): central_bank.reserve_requirement.ratio = 1.5: \
+         expected a number in [0, 1]",
+    );
+    let e = err(&text.replace("lenders = 10", "lenders = 0"), &[]);
+    check(
+        &e,
+        ErrorKind::InvalidValue,
+        Some(24),
+        Some("non_banks.lenders"),
+        "scenarios/x.toml:24: non_banks.lenders = 0: expected an integer from 1 to 10000",
+    );
+    let e = err(&text.replace("cash = 2_000\n", ""), &[]);
+    assert_eq!(
+        (e.kind(), e.key(), e.line()),
+        (ErrorKind::MissingKey, Some("non_banks.cash"), Some(23))
+    );
+}
+
+#[test]
+fn tier_rates_must_not_rise_with_the_balance() {
+    let three = |basic: &str, macro_rate: &str| {
+        with_extra(&format!(
+            r#"[central_bank.framework]
+kind = "three_tier"
+basic = {{ kind = "pro_rata", total = 100 }}
+basic_rate_bp = {basic}
+macro_add_on = {{ kind = "pro_rata", total = 100 }}
+macro_rate_bp = {macro_rate}
+"#
+        ))
+    };
+    ok(&three("10", "0"), &[]);
+    check(
+        &err(&three("10", "20"), &[]),
+        ErrorKind::InvalidValue,
+        Some(20),
+        Some("central_bank.framework.macro_rate_bp"),
+        "scenarios/x.toml:20: central_bank.framework.macro_rate_bp = 20: must be <= \
+         central_bank.framework.basic_rate_bp (10): tier rates may not rise with the balance \
+         (lending >= basic >= macro add-on >= deposit)",
+    );
+    check(
+        &err(&three("80", "0"), &[]),
+        ErrorKind::InvalidValue,
+        Some(18),
+        Some("central_bank.framework.basic_rate_bp"),
+        "scenarios/x.toml:18: central_bank.framework.basic_rate_bp = 80: must lie between \
+         central_bank.deposit_rate_bp (-75) and central_bank.lending_rate_bp (75): the \
+         marginal value of reserves may not rise with the balance",
+    );
+    check(
+        &err(&three("10", "-80"), &[]),
+        ErrorKind::InvalidValue,
+        Some(20),
+        Some("central_bank.framework.macro_rate_bp"),
+        "scenarios/x.toml:20: central_bank.framework.macro_rate_bp = -80: must lie between \
+         central_bank.deposit_rate_bp (-75) and central_bank.lending_rate_bp (75): the \
+         marginal value of reserves may not rise with the balance",
+    );
+    // The current-account rate of Denmark's framework, likewise.
+    let e = err(
+        &with_extra(
+            "[central_bank.framework]\nkind = \"current_account_limits\"\n\
+             limits = { kind = \"pro_rata\", total = 37 }\ncurrent_account_rate_bp = 100\n",
+        ),
+        &[],
+    );
+    assert_eq!(
+        (e.line(), e.key()),
+        (
+            Some(18),
+            Some("central_bank.framework.current_account_rate_bp")
+        )
+    );
+    // A key of another kind is refused, naming the kind.
+    let e = err(
+        &with_extra(
+            "[central_bank.framework]\nkind = \"quota\"\nquotas = { kind = \"pro_rata\", total = 1 }\nmultiple = 6\n",
+        ),
+        &[],
+    );
+    check(
+        &e,
+        ErrorKind::InvalidValue,
+        Some(18),
+        Some("central_bank.framework.multiple"),
+        "scenarios/x.toml:18: central_bank.framework.multiple = 6: not allowed with kind = \
+         \"quota\"; allowed keys for this kind: kind, quotas",
+    );
+}
+
+#[test]
+fn allocation_errors() {
+    let quota = |alloc: &str| {
+        with_extra(&format!(
+            "[central_bank.framework]\nkind = \"quota\"\nquotas = {alloc}\n"
+        ))
+    };
+    check(
+        &err(&quota(r#"{ kind = "explicit", amounts = [1, 2, 3] }"#), &[]),
+        ErrorKind::InvalidValue,
+        Some(17),
+        Some("central_bank.framework.quotas.amounts"),
+        "scenarios/x.toml:17: central_bank.framework.quotas.amounts = [1, 2, 3]: expected \
+         exactly 4 amounts (banks.count), one per bank, largest bank first; found 3",
+    );
+    check(
+        &err(
+            &quota(r#"{ kind = "explicit", amounts = [1, 2, 3, -4] }"#),
+            &[],
+        ),
+        ErrorKind::InvalidValue,
+        Some(17),
+        Some("central_bank.framework.quotas.amounts[3]"),
+        "scenarios/x.toml:17: central_bank.framework.quotas.amounts[3] = -4: expected an \
+         amount >= 0",
+    );
+    let e = err(
+        &quota(
+            r#"{ kind = "size_groups", groups = [{ min_size = 10, amount = 1 }, { min_size = 10, amount = 2 }] }"#,
+        ),
+        &[],
+    );
+    check(
+        &e,
+        ErrorKind::InvalidValue,
+        Some(17),
+        Some("central_bank.framework.quotas.groups[1].min_size"),
+        "scenarios/x.toml:17: central_bank.framework.quotas.groups[1].min_size = 10: the same \
+         min_size as central_bank.framework.quotas.groups[0]; each group needs a distinct \
+         min_size",
+    );
+    let e = err(&quota(r#"{ kind = "size_groups", groups = [] }"#), &[]);
+    assert_eq!(e.key(), Some("central_bank.framework.quotas.groups"));
+    let e = err(&quota(r#"{ kind = "pro_rata", amounts = [1] }"#), &[]);
+    assert_eq!(e.key(), Some("central_bank.framework.quotas.amounts"));
+    assert!(
+        e.message().contains("not allowed with kind = \"pro_rata\""),
+        "{e}"
+    );
+    let e = err(
+        &with_extra("[central_bank.framework]\nkind = \"quota\"\n"),
+        &[],
+    );
+    assert_eq!(
+        (e.kind(), e.key(), e.line()),
+        (
+            ErrorKind::MissingKey,
+            Some("central_bank.framework.quotas"),
+            Some(15)
+        )
+    );
+    let e = err(&quota(r#"{ kind = "pro_rata", totl = 1 }"#), &[]);
+    check(
+        &e,
+        ErrorKind::UnknownKey,
+        Some(17),
+        Some("central_bank.framework.quotas.totl"),
+        "scenarios/x.toml:17: unknown key `central_bank.framework.quotas.totl`; allowed keys: \
+         kind, total, amounts, groups",
+    );
+}
+
+#[test]
+fn two_tier_needs_a_reserve_requirement() {
+    let text = with_extra("[central_bank.framework]\nkind = \"two_tier\"\nmultiple = 6\n");
+    check(
+        &err(&text, &[]),
+        ErrorKind::InvalidValue,
+        Some(16),
+        Some("central_bank.framework.kind"),
+        "scenarios/x.toml:16: central_bank.framework.kind = \"two_tier\": needs a \
+         [central_bank.reserve_requirement] table: the exempt tier is \
+         central_bank.framework.multiple × each bank's minimum reserves, and without a \
+         requirement that is a multiple of nothing",
+    );
+    let with_rr = with_extra(&format!(
+        "{REQUIREMENT}[central_bank.framework]\nkind = \"two_tier\"\nmultiple = -1\n"
+    ));
+    check(
+        &err(&with_rr, &[]),
+        ErrorKind::InvalidValue,
+        Some(21),
+        Some("central_bank.framework.multiple"),
+        "scenarios/x.toml:21: central_bank.framework.multiple = -1: expected a number >= 0",
+    );
+}
+
+/// MINIMAL with a requirement, non-banks and three dated events, in every way of writing
+/// `set` (quoted dotted keys, bare dotted keys, a `[timeline.set]` table).
+const TIMELINE: &str = r#"[money]
+minor_unit = "SEK"
+
+[banks]
+count = 4
+mean_size = 1000
+
+[late_shock]
+sd = 10
+
+[central_bank]
+policy_rate_bp = 0
+deposit_rate_bp = -75
+lending_rate_bp = 75
+[central_bank.reserve_requirement]
+ratio = 0.01
+maintenance_days = 30
+remuneration_rate_bp = 5
+
+[non_banks]
+lenders = 3
+cash = 500
+
+[[timeline]]
+date = "2014-06-11"
+set = { "central_bank.deposit_rate_bp" = -10, "central_bank.policy_rate_bp" = 15 }
+
+[[timeline]]
+date = 2014-09-10
+set = { central_bank.lending_rate_bp = 30, "non_banks.reverse_repo" = { rate_bp = 5, cap_per_lender = 10 } }
+
+[[timeline]]
+date = "2014-10-01"
+[timeline.set]
+"central_bank.framework" = { kind = "two_tier", multiple = 6 }
+"central_bank.reserve_target" = 250
+"#;
+
+#[test]
+fn timeline_events_apply_cumulatively() {
+    use corridor_model::params::ReverseRepoParams;
+    let s = ok(TIMELINE, &[]);
+    let p = s.params();
+    // The base scenario is untouched.
+    assert_eq!(p.central_bank.deposit_rate_bp, -75.0);
+    assert_eq!(p.non_banks.as_ref().unwrap().reverse_repo, None);
+    let t = &p.policy_timeline;
+    assert_eq!(t.len(), 3);
+    assert_eq!(t[0].date, Date::from_ymd(2014, 6, 11).unwrap());
+    assert_eq!(t[1].date, Date::from_ymd(2014, 9, 10).unwrap());
+    assert_eq!(t[2].date, Date::from_ymd(2014, 10, 1).unwrap());
+    let rates = |i: usize| {
+        let cb = &t[i].central_bank;
+        (cb.deposit_rate_bp, cb.policy_rate_bp, cb.lending_rate_bp)
+    };
+    assert_eq!(rates(0), (-10.0, 15.0, 75.0));
+    // Event 2 keeps event 1's changes; event 3 keeps both.
+    assert_eq!(rates(1), (-10.0, 15.0, 30.0));
+    assert_eq!(rates(2), (-10.0, 15.0, 30.0));
+    assert_eq!(t[0].central_bank.framework, Framework::Corridor);
+    assert_eq!(
+        t[2].central_bank.framework,
+        Framework::TwoTier {
+            multiple: 6.0,
+            exempt_rate_bp: 0.0
+        }
+    );
+    assert_eq!(t[1].central_bank.reserve_target, Money::ZERO);
+    assert_eq!(t[2].central_bank.reserve_target, Money(250));
+    assert_eq!(
+        t[0].central_bank.reserve_requirement,
+        p.central_bank.reserve_requirement
+    );
+    let rr = Some(ReverseRepoParams {
+        rate_bp: 5.0,
+        cap_per_lender: Money(10),
+    });
+    assert_eq!(t[0].non_banks.as_ref().unwrap().reverse_repo, None);
+    assert_eq!(t[1].non_banks.as_ref().unwrap().reverse_repo, rr);
+    assert_eq!(t[2].non_banks.as_ref().unwrap().reverse_repo, rr);
+    assert_eq!(t[2].non_banks.as_ref().unwrap().lenders, 3);
+
+    // --set changes the base before the timeline; an event still overrides it from its date.
+    let s = ok(
+        TIMELINE,
+        &[
+            "central_bank.deposit_rate_bp=-50",
+            "central_bank.lending_rate_bp=60",
+        ],
+    );
+    let t = &s.params().policy_timeline;
+    assert_eq!(s.params().central_bank.deposit_rate_bp, -50.0);
+    assert_eq!(t[0].central_bank.deposit_rate_bp, -10.0);
+    assert_eq!(t[0].central_bank.lending_rate_bp, 60.0);
+    assert_eq!(t[1].central_bank.lending_rate_bp, 30.0);
+
+    // Setting one form of the reserve target replaces the other.
+    let text = TIMELINE.replace(
+        "\"central_bank.reserve_target\" = 250",
+        "\"central_bank.reserve_target_per_bank\" = 10",
+    );
+    let s = ok(&text, &[]);
+    assert_eq!(
+        s.params().policy_timeline[2].central_bank.reserve_target,
+        Money(40)
+    );
+}
+
+#[test]
+fn timeline_round_trips() {
+    for sets in [&[][..], &["central_bank.deposit_rate_bp=-50"][..]] {
+        let first = ok(TIMELINE, sets);
+        let resolved = first.resolved_toml();
+        assert!(
+            resolved.contains("\"central_bank.lending_rate_bp\" = 30"),
+            "bare dotted keys are written quoted:\n{resolved}"
+        );
+        let second = parse("elsewhere/other.toml", &resolved, &[])
+            .unwrap_or_else(|e| panic!("resolved TOML rejected: {e}\n{resolved}"));
+        assert_same_scenario(&first, &second);
+        assert_eq!(second.resolved_toml(), resolved, "resolving is idempotent");
+    }
+}
+
+#[test]
+fn timeline_keys_outside_the_policy_are_refused() {
+    let text = TIMELINE.replace(
+        "\"central_bank.policy_rate_bp\" = 15",
+        "\"banks.count\" = 5",
+    );
+    check(
+        &err(&text, &[]),
+        ErrorKind::InvalidValue,
+        Some(26),
+        Some("timeline[0].set.\"banks.count\""),
+        "scenarios/x.toml:26: timeline[0].set.\"banks.count\" = 5: a timeline cannot change \
+         banks.count; it may change keys under central_bank (rates, framework, \
+         reserve_requirement, reserve_target, fine_tuning), non_banks.idle_rate_bp and \
+         non_banks.reverse_repo",
+    );
+    // The non-banks' number and cash are fixed too.
+    let text = TIMELINE.replace(
+        "\"central_bank.reserve_target\" = 250",
+        "non_banks.cash = 5",
+    );
+    let e = err(&text, &[]);
+    assert_eq!(
+        (e.line(), e.key()),
+        (Some(36), Some("timeline[2].set.\"non_banks.cash\""))
+    );
+}
+
+#[test]
+fn timeline_dates_must_increase() {
+    let text = TIMELINE.replace("date = 2014-09-10", "date = 2014-06-11");
+    check(
+        &err(&text, &[]),
+        ErrorKind::InvalidValue,
+        Some(29),
+        Some("timeline[1].date"),
+        "scenarios/x.toml:29: timeline[1].date = \"2014-06-11\": must be after \
+         timeline[0].date (2014-06-11): timeline events must be in strictly increasing date \
+         order",
+    );
+    let text = TIMELINE.replace("date = \"2014-06-11\"", "date = \"2013-12-31\"");
+    let e = err(&text, &[]);
+    assert_eq!((e.line(), e.key()), (Some(25), Some("timeline[0].date")));
+    assert!(
+        e.message()
+            .contains("must be on or after calendar.start (2014-01-02)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn bad_values_inside_a_timeline_event_point_at_the_event() {
+    // The event's own value is wrong: its line, the event named.
+    let text = TIMELINE.replace(
+        "central_bank.lending_rate_bp = 30",
+        "central_bank.lending_rate_bp = -50",
+    );
+    check(
+        &err(&text, &[]),
+        ErrorKind::InvalidValue,
+        Some(30),
+        Some("central_bank.lending_rate_bp"),
+        "scenarios/x.toml:30: timeline[1] (2014-09-10): central_bank.lending_rate_bp = -50: \
+         must be >= central_bank.deposit_rate_bp (-10)",
+    );
+    // A value the event did not write breaks against one it did: still the event's line.
+    let text = TIMELINE.replace(
+        "\"central_bank.deposit_rate_bp\" = -10",
+        "\"central_bank.deposit_rate_bp\" = 20",
+    );
+    check(
+        &err(&text, &[]),
+        ErrorKind::InvalidValue,
+        Some(26),
+        Some("central_bank.deposit_rate_bp"),
+        "scenarios/x.toml:26: timeline[0] (2014-06-11): central_bank.deposit_rate_bp = 20: \
+         must be <= central_bank.policy_rate_bp (15)",
+    );
+    // Wrong types and unknown keys inside an event.
+    let text = TIMELINE.replace(
+        "\"central_bank.reserve_target\" = 250",
+        "\"central_bank.reserve_target\" = \"lots\"",
+    );
+    check(
+        &err(&text, &[]),
+        ErrorKind::WrongType,
+        Some(36),
+        Some("central_bank.reserve_target"),
+        "scenarios/x.toml:36: timeline[2] (2014-10-01): central_bank.reserve_target: expected \
+         a number, found a string \"lots\"",
+    );
+    let text = TIMELINE.replace(
+        "\"central_bank.reserve_target\"",
+        "\"central_bank.reserve_tagret\"",
+    );
+    let e = err(&text, &[]);
+    assert_eq!(
+        (e.kind(), e.line(), e.key()),
+        (
+            ErrorKind::UnknownKey,
+            Some(36),
+            Some("central_bank.reserve_tagret")
+        )
+    );
+    // A framework set by an event is validated like one in the base scenario.
+    let text = TIMELINE.replace("multiple = 6", "multiple = -6");
+    let e = err(&text, &[]);
+    assert_eq!(
+        (e.line(), e.key()),
+        (Some(35), Some("central_bank.framework.multiple"))
+    );
+    assert!(e.message().starts_with("timeline[2] (2014-10-01): "), "{e}");
 }

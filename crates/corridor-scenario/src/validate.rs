@@ -6,15 +6,20 @@
 use std::fmt;
 
 use corridor_model::params::{
-    AutonomousParams, BankParams, BehaviourParams, CalendarParams, CentralBankParams,
+    Allocation, AutonomousParams, BankParams, BehaviourParams, CalendarParams, CentralBankParams,
     CurrencyParams, FineTuningParams, Framework, GovernmentEvent, GovernmentParams, IntradayParams,
-    LateShockParams, MarketMechanism, MarketParams, MonthlyGovernmentFlow, PaymentParams,
-    SizeDistribution,
+    LateShockParams, MarketMechanism, MarketParams, MonthlyGovernmentFlow, NonBankParams,
+    PaymentParams, PolicyEvent, ReserveRequirementParams, ReverseRepoParams, SizeDistribution,
+    SizeGroup,
 };
 use corridor_model::{Date, DayCount, Money, Params};
+use toml_edit::{DocumentMut, Item, TableLike, Value};
 
 use crate::error::{ErrorKind, ScenarioError};
-use crate::raw::{DateText, RawScenario};
+use crate::raw::{
+    DateText, RawAllocation, RawFramework, RawFrameworkTable, RawNonBanks, RawReserveRequirement,
+    RawScenario,
+};
 use crate::source::{KeyPath, Locator};
 
 /// Largest number of banks and of business days a scenario may ask for.
@@ -26,6 +31,8 @@ pub(crate) const MAX_RATE_BP: f64 = 100_000.0;
 /// `banks.count × banks.mean_size` must stay below `i64::MAX / BALANCE_SHEET_HEADROOM` minor
 /// units, so that sums of balance sheets cannot overflow in the model.
 pub(crate) const BALANCE_SHEET_HEADROOM: i64 = 8;
+pub(crate) const MAX_MAINTENANCE_DAYS: i64 = 250;
+pub(crate) const MAX_NON_BANK_LENDERS: i64 = 10_000;
 
 /// Everything a validated scenario holds besides the raw form.
 pub(crate) struct Validated {
@@ -45,6 +52,8 @@ enum Shown<'a> {
     Int(i64),
     Str(&'a str),
     Nums(&'a [f64]),
+    /// Written as is (a table or a summary of a long array).
+    Raw(&'a str),
 }
 
 impl fmt::Display for Shown<'_> {
@@ -53,6 +62,7 @@ impl fmt::Display for Shown<'_> {
             Shown::Num(x) => fmt_num(*x, f),
             Shown::Int(i) => write!(f, "{i}"),
             Shown::Str(s) => write!(f, "{s:?}"),
+            Shown::Raw(s) => f.write_str(s),
             Shown::Nums(xs) => {
                 f.write_str("[")?;
                 for (i, x) in xs.iter().enumerate() {
@@ -493,7 +503,6 @@ pub(crate) fn validate(
     // [behaviour]
     let b = &raw.behaviour;
     let behaviour = BehaviourParams {
-        balance_sheet_cost_bp: 0.0,
         stigma_bp: c.rate(
             &k("behaviour.stigma_bp"),
             b.stigma_bp,
@@ -509,10 +518,16 @@ pub(crate) fn validate(
             b.perceived_shock_scale,
             Bounds::above(0.0),
         )?,
+        balance_sheet_cost_bp: c.rate(
+            &k("behaviour.balance_sheet_cost_bp"),
+            b.balance_sheet_cost_bp,
+            Bounds::at_least(0.0),
+        )?,
     };
 
     let central_bank = central_bank(&c, raw, count)?;
     let autonomous = autonomous(&c, raw)?;
+    let non_banks = non_banks(&c, raw.non_banks.as_ref())?;
 
     // [market]
     let market = MarketParams {
@@ -537,7 +552,8 @@ pub(crate) fn validate(
             central_bank,
             autonomous,
             market,
-            non_banks: None,
+            non_banks,
+            // Filled by `timeline` once the base scenario is known to be valid.
             policy_timeline: Vec::new(),
         },
         name,
@@ -620,15 +636,6 @@ fn central_bank(
 ) -> Result<CentralBankParams, ScenarioError> {
     let k = KeyPath::dotted;
     let cb = &mut raw.central_bank;
-    let framework = c
-        .choice(
-            &k("central_bank.framework"),
-            &cb.framework,
-            &[("corridor", ())],
-            " (the only framework implemented so far)",
-        )
-        .map(|()| Framework::Corridor)?;
-
     let rate_what =
         "a rate in basis points (finite, between -100000 and 100000; negative rates are allowed)";
     let policy_key = k("central_bank.policy_rate_bp");
@@ -661,6 +668,15 @@ fn central_bank(
             format_args!("must be >= {policy_key} ({})", Num(policy)),
         ));
     }
+
+    let reserve_requirement = reserve_requirement(c, cb.reserve_requirement.as_ref())?;
+    let framework = framework(
+        c,
+        &mut cb.framework,
+        count,
+        Corridor { deposit, lending },
+        reserve_requirement.is_some(),
+    )?;
 
     let total_key = k("central_bank.reserve_target");
     let per_bank_key = k("central_bank.reserve_target_per_bank");
@@ -715,13 +731,631 @@ fn central_bank(
 
     Ok(CentralBankParams {
         framework,
-        reserve_requirement: None,
+        reserve_requirement,
         policy_rate_bp: policy,
         deposit_rate_bp: deposit,
         lending_rate_bp: lending,
         reserve_target,
         fine_tuning,
     })
+}
+
+/// The facility rates that bound every tier rate.
+#[derive(Clone, Copy)]
+struct Corridor {
+    deposit: f64,
+    lending: f64,
+}
+
+/// Every framework kind, in the order the docs list them.
+const FRAMEWORK_KINDS: &str = "\"corridor\", \"floor\", \"quota\", \"current_account_limits\", \
+                               \"exemption_threshold\", \"two_tier\", \"three_tier\"";
+
+fn framework(
+    c: &Checker<'_>,
+    fw: &mut RawFramework,
+    count: i64,
+    corridor: Corridor,
+    has_requirement: bool,
+) -> Result<Framework, ScenarioError> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Kind {
+        Corridor,
+        Floor,
+        Quota,
+        CurrentAccountLimits,
+        ExemptionThreshold,
+        TwoTier,
+        ThreeTier,
+    }
+    const KINDS: [(&str, Kind); 7] = [
+        ("corridor", Kind::Corridor),
+        ("floor", Kind::Floor),
+        ("quota", Kind::Quota),
+        ("current_account_limits", Kind::CurrentAccountLimits),
+        ("exemption_threshold", Kind::ExemptionThreshold),
+        ("two_tier", Kind::TwoTier),
+        ("three_tier", Kind::ThreeTier),
+    ];
+    let base = KeyPath::dotted("central_bank.framework");
+    let t = match fw {
+        RawFramework::Name(name) => {
+            let kind = KINDS.iter().find(|(n, _)| n == name).map(|(_, k)| *k);
+            return match kind {
+                Some(Kind::Corridor) => Ok(Framework::Corridor),
+                Some(Kind::Floor) => Ok(Framework::Floor),
+                Some(_) => Err(c.invalid(
+                    &base,
+                    Shown::Str(name),
+                    format_args!(
+                        "this framework takes parameters; write it as a table \
+                         [central_bank.framework] with kind = {name:?} and its keys \
+                         (see docs/scenarios.md)"
+                    ),
+                )),
+                None => Err(c.invalid(
+                    &base,
+                    Shown::Str(name),
+                    format_args!(
+                        "expected \"corridor\" or \"floor\", or a table with kind = one of \
+                         {FRAMEWORK_KINDS}"
+                    ),
+                )),
+            };
+        }
+        RawFramework::Table(t) => t,
+    };
+    let kind_key = base.key("kind");
+    let kind_name = c.required(
+        &kind_key,
+        t.kind.clone(),
+        &format!("one of {FRAMEWORK_KINDS}"),
+    )?;
+    let kind = c.choice(&kind_key, &kind_name, &KINDS, "")?;
+
+    let allowed: &[&str] = match kind {
+        Kind::Corridor | Kind::Floor => &[],
+        Kind::Quota => &["quotas"],
+        Kind::CurrentAccountLimits => &["limits", "current_account_rate_bp"],
+        Kind::ExemptionThreshold => &["multiple", "fixed_amount", "exempt_rate_bp"],
+        Kind::TwoTier => &["multiple", "exempt_rate_bp"],
+        Kind::ThreeTier => &["basic", "basic_rate_bp", "macro_add_on", "macro_rate_bp"],
+    };
+    let fmt_opt = |x: Option<f64>| x.map(|x| Num(x).to_string());
+    let table = |a: &Option<RawAllocation>| a.as_ref().map(|_| "{ ... }".to_owned());
+    let present = [
+        ("quotas", table(&t.quotas)),
+        ("limits", table(&t.limits)),
+        (
+            "current_account_rate_bp",
+            fmt_opt(t.current_account_rate_bp),
+        ),
+        ("multiple", fmt_opt(t.multiple)),
+        ("fixed_amount", fmt_opt(t.fixed_amount)),
+        ("exempt_rate_bp", fmt_opt(t.exempt_rate_bp)),
+        ("basic", table(&t.basic)),
+        ("basic_rate_bp", fmt_opt(t.basic_rate_bp)),
+        ("macro_add_on", table(&t.macro_add_on)),
+        ("macro_rate_bp", fmt_opt(t.macro_rate_bp)),
+    ];
+    for (name, value) in &present {
+        if let Some(value) = value
+            && !allowed.contains(name)
+        {
+            let list = if allowed.is_empty() {
+                "kind".to_owned()
+            } else {
+                format!("kind, {}", allowed.join(", "))
+            };
+            return Err(c.invalid(
+                &base.key(name),
+                Shown::Raw(value),
+                format_args!(
+                    "not allowed with kind = {kind_name:?}; allowed keys for this kind: {list}"
+                ),
+            ));
+        }
+    }
+
+    let t: &mut RawFrameworkTable = t;
+    Ok(match kind {
+        Kind::Corridor => Framework::Corridor,
+        Kind::Floor => Framework::Floor,
+        Kind::Quota => Framework::Quota {
+            quotas: allocation(c, &base.key("quotas"), t.quotas.as_ref(), count)?,
+        },
+        Kind::CurrentAccountLimits => {
+            let limits = allocation(c, &base.key("limits"), t.limits.as_ref(), count)?;
+            let rate = *t.current_account_rate_bp.get_or_insert(0.0);
+            Framework::CurrentAccountLimits {
+                limits,
+                current_account_rate_bp: tier_rate(
+                    c,
+                    &base.key("current_account_rate_bp"),
+                    rate,
+                    corridor,
+                )?,
+            }
+        }
+        Kind::ExemptionThreshold => {
+            let multiple = multiple(c, &base.key("multiple"), t.multiple, &kind_name)?;
+            let fixed = *t.fixed_amount.get_or_insert(0.0);
+            let fixed_amount = c.amount(&base.key("fixed_amount"), fixed, Bounds::at_least(0.0))?;
+            let rate = *t.exempt_rate_bp.get_or_insert(0.0);
+            Framework::ExemptionThreshold {
+                multiple,
+                fixed_amount,
+                exempt_rate_bp: tier_rate(c, &base.key("exempt_rate_bp"), rate, corridor)?,
+            }
+        }
+        Kind::TwoTier => {
+            if !has_requirement {
+                return Err(c.invalid(
+                    &kind_key,
+                    Shown::Str(&kind_name),
+                    "needs a [central_bank.reserve_requirement] table: the exempt tier is \
+                     central_bank.framework.multiple × each bank's minimum reserves, and \
+                     without a requirement that is a multiple of nothing",
+                ));
+            }
+            let multiple = multiple(c, &base.key("multiple"), t.multiple, &kind_name)?;
+            let rate = *t.exempt_rate_bp.get_or_insert(0.0);
+            Framework::TwoTier {
+                multiple,
+                exempt_rate_bp: tier_rate(c, &base.key("exempt_rate_bp"), rate, corridor)?,
+            }
+        }
+        Kind::ThreeTier => {
+            let basic = allocation(c, &base.key("basic"), t.basic.as_ref(), count)?;
+            let basic_key = base.key("basic_rate_bp");
+            let basic_rate = c.required(
+                &basic_key,
+                t.basic_rate_bp,
+                "a rate in basis points for kind = \"three_tier\"",
+            )?;
+            let basic_rate = tier_rate(c, &basic_key, basic_rate, corridor)?;
+            let macro_add_on =
+                allocation(c, &base.key("macro_add_on"), t.macro_add_on.as_ref(), count)?;
+            let macro_key = base.key("macro_rate_bp");
+            let macro_rate = *t.macro_rate_bp.get_or_insert(0.0);
+            let macro_rate = tier_rate(c, &macro_key, macro_rate, corridor)?;
+            if macro_rate > basic_rate {
+                return Err(c.invalid(
+                    &macro_key,
+                    Shown::Num(macro_rate),
+                    format_args!(
+                        "must be <= {basic_key} ({}): tier rates may not rise with the \
+                         balance (lending >= basic >= macro add-on >= deposit)",
+                        Num(basic_rate)
+                    ),
+                ));
+            }
+            Framework::ThreeTier {
+                basic,
+                basic_rate_bp: basic_rate,
+                macro_add_on,
+                macro_rate_bp: macro_rate,
+            }
+        }
+    })
+}
+
+/// A tier's rate: a rate between the deposit and the lending rate, so that the marginal
+/// value of reserves never rises with the balance.
+fn tier_rate(
+    c: &Checker<'_>,
+    key: &KeyPath,
+    x: f64,
+    corridor: Corridor,
+) -> Result<f64, ScenarioError> {
+    let x = c.rate(key, x, Bounds::ANY)?;
+    if x < corridor.deposit || x > corridor.lending {
+        return Err(c.invalid(
+            key,
+            Shown::Num(x),
+            format_args!(
+                "must lie between central_bank.deposit_rate_bp ({}) and \
+                 central_bank.lending_rate_bp ({}): the marginal value of reserves may not \
+                 rise with the balance",
+                Num(corridor.deposit),
+                Num(corridor.lending)
+            ),
+        ));
+    }
+    Ok(x)
+}
+
+fn multiple(
+    c: &Checker<'_>,
+    key: &KeyPath,
+    x: Option<f64>,
+    kind: &str,
+) -> Result<f64, ScenarioError> {
+    let x = c.required(
+        key,
+        x,
+        &format!("a number >= 0 (× minimum reserves) for kind = {kind:?}"),
+    )?;
+    c.real(key, x, Bounds::at_least(0.0))
+}
+
+const ALLOCATION_WHAT: &str = "a table { kind = \"pro_rata\", total = ... }, \
+     { kind = \"size_groups\", groups = [{ min_size = ..., amount = ... }, ...] } or \
+     { kind = \"explicit\", amounts = [...] }";
+
+fn allocation(
+    c: &Checker<'_>,
+    base: &KeyPath,
+    a: Option<&RawAllocation>,
+    count: i64,
+) -> Result<Allocation, ScenarioError> {
+    #[derive(Clone, Copy)]
+    enum Kind {
+        ProRata,
+        SizeGroups,
+        Explicit,
+    }
+    let a = c.required(base, a, ALLOCATION_WHAT)?;
+    let kind_key = base.key("kind");
+    let kind_name = c.required(
+        &kind_key,
+        a.kind.clone(),
+        "one of \"pro_rata\", \"size_groups\", \"explicit\"",
+    )?;
+    let kind = c.choice(
+        &kind_key,
+        &kind_name,
+        &[
+            ("pro_rata", Kind::ProRata),
+            ("size_groups", Kind::SizeGroups),
+            ("explicit", Kind::Explicit),
+        ],
+        "",
+    )?;
+    let allowed = match kind {
+        Kind::ProRata => "total",
+        Kind::SizeGroups => "groups",
+        Kind::Explicit => "amounts",
+    };
+    let total = a.total.map(|x| Num(x).to_string());
+    let present = [
+        ("total", total),
+        ("groups", a.groups.as_ref().map(|_| "[...]".to_owned())),
+        ("amounts", a.amounts.as_ref().map(|_| "[...]".to_owned())),
+    ];
+    for (name, value) in &present {
+        if let Some(value) = value
+            && *name != allowed
+        {
+            return Err(c.invalid(
+                &base.key(name),
+                Shown::Raw(value),
+                format_args!(
+                    "not allowed with kind = {kind_name:?}; allowed keys for this kind: \
+                     kind, {allowed}"
+                ),
+            ));
+        }
+    }
+    match kind {
+        Kind::ProRata => {
+            let key = base.key("total");
+            let total = c.required(&key, a.total, "an amount >= 0 for kind = \"pro_rata\"")?;
+            Ok(Allocation::ProRata {
+                total: c.amount(&key, total, Bounds::at_least(0.0))?,
+            })
+        }
+        Kind::SizeGroups => {
+            let key = base.key("groups");
+            let what = "a non-empty array of { min_size = ..., amount = ... } for \
+                        kind = \"size_groups\"";
+            let raw_groups = c.required(&key, a.groups.as_ref(), what)?;
+            if raw_groups.is_empty() {
+                return Err(c.invalid(&key, Shown::Raw("[]"), format_args!("expected {what}")));
+            }
+            let mut groups: Vec<SizeGroup> = Vec::with_capacity(raw_groups.len());
+            for (i, g) in raw_groups.iter().enumerate() {
+                let at = key.index(i);
+                let min_key = at.key("min_size");
+                let min_x = c.required(&min_key, g.min_size, "an amount >= 0")?;
+                let min_size = c.amount(&min_key, min_x, Bounds::at_least(0.0))?;
+                let amount_key = at.key("amount");
+                let amount = c.required(&amount_key, g.amount, "an amount >= 0")?;
+                let amount = c.amount(&amount_key, amount, Bounds::at_least(0.0))?;
+                if let Some(j) = groups.iter().position(|g| g.min_size == min_size) {
+                    return Err(c.invalid(
+                        &min_key,
+                        Shown::Num(min_x),
+                        format_args!(
+                            "the same min_size as {}; each group needs a distinct min_size",
+                            key.index(j)
+                        ),
+                    ));
+                }
+                groups.push(SizeGroup { min_size, amount });
+            }
+            Ok(Allocation::SizeGroups { groups })
+        }
+        Kind::Explicit => {
+            let key = base.key("amounts");
+            let what = format!(
+                "an array of {count} amounts >= 0, one per bank, largest bank first, for \
+                 kind = \"explicit\""
+            );
+            let xs = c.required(&key, a.amounts.as_ref(), &what)?;
+            if xs.len() as i64 != count {
+                let summary = format!("[{} amounts]", xs.len());
+                let shown = if xs.len() <= 8 {
+                    Shown::Nums(xs)
+                } else {
+                    Shown::Raw(&summary)
+                };
+                return Err(c.invalid(
+                    &key,
+                    shown,
+                    format_args!(
+                        "expected exactly {count} amounts (banks.count), one per bank, largest \
+                         bank first; found {}",
+                        xs.len()
+                    ),
+                ));
+            }
+            let amounts = xs
+                .iter()
+                .enumerate()
+                .map(|(i, &x)| c.amount(&key.index(i), x, Bounds::at_least(0.0)))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Allocation::Explicit { amounts })
+        }
+    }
+}
+
+fn reserve_requirement(
+    c: &Checker<'_>,
+    r: Option<&RawReserveRequirement>,
+) -> Result<Option<ReserveRequirementParams>, ScenarioError> {
+    let Some(r) = r else { return Ok(None) };
+    let base = KeyPath::dotted("central_bank.reserve_requirement");
+    let ratio_key = base.key("ratio");
+    let ratio = c.required(
+        &ratio_key,
+        r.ratio,
+        "a number in [0, 1] (0.01 = 1% of deposits)",
+    )?;
+    let days_key = base.key("maintenance_days");
+    let days_what = format!("an integer from 1 to {MAX_MAINTENANCE_DAYS} (business days)");
+    let days = c.required(&days_key, r.maintenance_days, &days_what)?;
+    let rem_key = base.key("remuneration_rate_bp");
+    let rem = c.required(
+        &rem_key,
+        r.remuneration_rate_bp,
+        "a rate in basis points earned on required holdings",
+    )?;
+    Ok(Some(ReserveRequirementParams {
+        ratio: c.real(&ratio_key, ratio, Bounds::closed(0.0, 1.0))?,
+        maintenance_days: c.int(&days_key, days, 1, MAX_MAINTENANCE_DAYS, &days_what)? as u32,
+        averaging: r.averaging,
+        enforced: r.enforced,
+        remuneration_rate_bp: c.rate(&rem_key, rem, Bounds::ANY)?,
+        penalty_rate_bp: c.rate(
+            &base.key("penalty_rate_bp"),
+            r.penalty_rate_bp,
+            Bounds::at_least(0.0),
+        )?,
+    }))
+}
+
+fn non_banks(
+    c: &Checker<'_>,
+    n: Option<&RawNonBanks>,
+) -> Result<Option<NonBankParams>, ScenarioError> {
+    let Some(n) = n else { return Ok(None) };
+    let base = KeyPath::dotted("non_banks");
+    let lenders_key = base.key("lenders");
+    let lenders_what = format!("an integer from 1 to {MAX_NON_BANK_LENDERS}");
+    let lenders = c.required(&lenders_key, n.lenders, &lenders_what)?;
+    let cash_key = base.key("cash");
+    let cash = c.required(
+        &cash_key,
+        n.cash,
+        "an amount >= 0 (the lenders' cash together)",
+    )?;
+    let reverse_repo = match &n.reverse_repo {
+        None => None,
+        Some(rr) => {
+            let rr_base = base.key("reverse_repo");
+            let rate_key = rr_base.key("rate_bp");
+            let rate = c.required(&rate_key, rr.rate_bp, "a rate in basis points")?;
+            let cap_key = rr_base.key("cap_per_lender");
+            let cap = c.required(&cap_key, rr.cap_per_lender, "an amount >= 0")?;
+            Some(ReverseRepoParams {
+                rate_bp: c.rate(&rate_key, rate, Bounds::ANY)?,
+                cap_per_lender: c.amount(&cap_key, cap, Bounds::at_least(0.0))?,
+            })
+        }
+    };
+    Ok(Some(NonBankParams {
+        lenders: c.int(
+            &lenders_key,
+            lenders,
+            1,
+            MAX_NON_BANK_LENDERS,
+            &lenders_what,
+        )? as u32,
+        cash: c.amount(&cash_key, cash, Bounds::at_least(0.0))?,
+        idle_rate_bp: c.rate(&base.key("idle_rate_bp"), n.idle_rate_bp, Bounds::ANY)?,
+        reverse_repo,
+    }))
+}
+
+/// Whether a `[[timeline]]` event may set `key`: the central bank's parameters and the
+/// non-banks' facility terms, not the structure of the economy.
+fn timeline_may_set(key: &[String]) -> bool {
+    match key {
+        [first, _, ..] if first == "central_bank" => true,
+        [a, b] if a == "non_banks" && b == "idle_rate_bp" => true,
+        [a, b, ..] if a == "non_banks" && b == "reverse_repo" => true,
+        _ => false,
+    }
+}
+
+/// Applies the `[[timeline]]` events of `raw` cumulatively to `merged` (the file with
+/// `--set` overrides applied) through the `--set` machinery, validates each resulting
+/// scenario in full and returns the policy in force from each event's date. Rewrites each
+/// event's `set` in `raw` with one quoted dotted key per value, so that the resolved
+/// scenario reads back the same.
+pub(crate) fn timeline(
+    raw: &mut RawScenario,
+    merged: &str,
+    loc: &Locator<'_>,
+    default_name: &str,
+    base: &Params,
+) -> Result<Vec<PolicyEvent>, ScenarioError> {
+    if raw.timeline.is_empty() {
+        return Ok(Vec::new());
+    }
+    let c = Checker { loc, scale: 1.0 };
+    let merged_doc: DocumentMut = merged
+        .parse()
+        .expect("the merged scenario was already parsed once");
+    let tables: Vec<Option<&dyn TableLike>> = match merged_doc.get("timeline") {
+        Some(Item::ArrayOfTables(a)) => a.iter().map(|t| Some(t as &dyn TableLike)).collect(),
+        Some(Item::Value(Value::Array(a))) => a
+            .iter()
+            .map(|v| v.as_inline_table().map(|t| t as &dyn TableLike))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut work = merged_doc.clone();
+    work.remove("timeline");
+
+    let timeline_key = KeyPath::dotted("timeline");
+    let mut events: Vec<PolicyEvent> = Vec::with_capacity(raw.timeline.len());
+    // Every value set so far: (scenario key, line where it is written).
+    let mut written: Vec<(String, Option<usize>)> = Vec::new();
+    for (i, ev) in raw.timeline.iter_mut().enumerate() {
+        let at = timeline_key.index(i);
+        let date_key = at.key("date");
+        let date_text = c.required(&date_key, ev.date.as_ref(), "a date YYYY-MM-DD")?;
+        let date = c.date(&date_key, date_text)?;
+        match events.last() {
+            Some(prev) if date <= prev.date => {
+                return Err(c.invalid(
+                    &date_key,
+                    Shown::Str(&date_text.0),
+                    format_args!(
+                        "must be after {} ({}): timeline events must be in strictly \
+                         increasing date order",
+                        timeline_key.index(i - 1).key("date"),
+                        prev.date
+                    ),
+                ));
+            }
+            None if date < base.calendar.start => {
+                return Err(c.invalid(
+                    &date_key,
+                    Shown::Str(&date_text.0),
+                    format_args!(
+                        "must be on or after calendar.start ({}): an event before the \
+                         simulation starts would never apply; change the base scenario instead",
+                        base.calendar.start
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        let label = format!("{at} ({date})");
+        let set_key = at.key("set");
+        let set_table = tables
+            .get(i)
+            .copied()
+            .flatten()
+            .and_then(|t| t.get("set"))
+            .and_then(Item::as_table_like);
+        let set_what = "a table of dotted scenario keys and values, e.g. \
+                        { \"central_bank.deposit_rate_bp\" = -20 }";
+        let set_table = c.required(&set_key, set_table, set_what)?;
+        let entries = crate::source::set_entries(set_table, &set_key);
+        let event_line = loc.nearest_line(&set_key);
+        let mut resolved_set = toml::Table::new();
+        for e in &entries {
+            let dotted = e.key.join(".");
+            if !timeline_may_set(&e.key) {
+                let shown = e.value.to_string();
+                return Err(c
+                    .invalid(
+                        &set_key.key(&dotted),
+                        Shown::Raw(shown.trim()),
+                        format_args!(
+                            "a timeline cannot change {dotted}; it may change keys under \
+                             central_bank (rates, framework, reserve_requirement, \
+                             reserve_target, fine_tuning), non_banks.idle_rate_bp and \
+                             non_banks.reverse_repo"
+                        ),
+                    )
+                    .at_line(loc.nearest_line(&e.written_at)));
+            }
+            crate::source::set_value(&mut work, &e.key, e.value.clone()).map_err(|msg| {
+                loc.error(
+                    ErrorKind::InvalidValue,
+                    &e.written_at,
+                    format!("{label}: {}: {msg}", set_key.key(&dotted)),
+                )
+            })?;
+            // The two forms of the reserve target exclude each other: setting one in an
+            // event replaces the other.
+            let other = match e.key.as_slice() {
+                [a, b] if a == "central_bank" && b == "reserve_target" => {
+                    Some("reserve_target_per_bank")
+                }
+                [a, b] if a == "central_bank" && b == "reserve_target_per_bank" => {
+                    Some("reserve_target")
+                }
+                _ => None,
+            };
+            if let Some(other) = other {
+                crate::source::remove_value(
+                    &mut work,
+                    &["central_bank".to_owned(), other.to_owned()],
+                );
+            }
+            written.push((dotted.clone(), loc.nearest_line(&e.written_at)));
+            let value: toml::Table = toml::from_str(&format!("v = {}", e.value))
+                .expect("a value toml_edit parsed is valid TOML");
+            resolved_set.insert(dotted, value["v"].clone());
+        }
+        ev.set = Some(resolved_set);
+
+        // Blame the line that wrote the offending key, else the event itself.
+        let relocate = |e: ScenarioError| {
+            let line = e
+                .key()
+                .and_then(|key| {
+                    written
+                        .iter()
+                        .rev()
+                        .find(|(w, _)| {
+                            key == w
+                                || key
+                                    .strip_prefix(w.as_str())
+                                    .is_some_and(|rest| rest.starts_with(['.', '[']))
+                        })
+                        .map(|(_, line)| *line)
+                })
+                .unwrap_or(event_line);
+            e.in_timeline_event(&label, line)
+        };
+        let text = work.to_string();
+        let mut ev_raw: RawScenario =
+            toml::from_str(&text).map_err(|e| relocate(crate::serde_error(loc, &text, &e)))?;
+        let v = validate(&mut ev_raw, loc, default_name).map_err(relocate)?;
+        events.push(PolicyEvent {
+            date,
+            central_bank: v.params.central_bank,
+            non_banks: v.params.non_banks,
+        });
+    }
+    Ok(events)
 }
 
 fn autonomous(c: &Checker<'_>, raw: &RawScenario) -> Result<AutonomousParams, ScenarioError> {
