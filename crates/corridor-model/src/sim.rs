@@ -296,6 +296,12 @@ impl Simulation {
         &self.calendar
     }
 
+    /// The market's inputs as of the last simulated day: participants (banks, then
+    /// non-banks) and their marginal-value schedules. For benchmarks and diagnostics.
+    pub fn last_market(&self) -> (&[Participant], &[MarginalValue]) {
+        (&self.participants, &self.schedules)
+    }
+
     /// Business days simulated so far.
     pub fn day(&self) -> u32 {
         self.day
