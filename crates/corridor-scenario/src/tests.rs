@@ -1644,3 +1644,25 @@ fn bad_values_inside_a_timeline_event_point_at_the_event() {
     );
     assert!(e.message().starts_with("timeline[2] (2014-10-01): "), "{e}");
 }
+
+#[test]
+fn timeline_as_an_inline_array_and_a_missing_set() {
+    // A top-level array must come before the tables: lines 1-4, then MINIMAL.
+    let text = format!(
+        "timeline = [\n  {{ date = \"2014-03-03\", set = {{ \"central_bank.reserve_target_per_bank\" = 25 }} }},\n  {{ date = \"2014-04-01\" }},\n]\n{MINIMAL}"
+    );
+    let e = err(&text, &[]);
+    check(
+        &e,
+        ErrorKind::MissingKey,
+        Some(3),
+        Some("timeline[1].set"),
+        "scenarios/x.toml:3: missing required key `timeline[1].set`: expected a table of \
+         dotted scenario keys and values, e.g. { \"central_bank.deposit_rate_bp\" = -20 }",
+    );
+    let s = ok(&text.replace("  { date = \"2014-04-01\" },\n", ""), &[]);
+    let t = &s.params().policy_timeline;
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0].central_bank.reserve_target, Money(100));
+    assert_eq!(s.params().central_bank.reserve_target, Money::ZERO);
+}
