@@ -101,6 +101,7 @@ size_elasticity = 1.0
 stigma_bp = 20
 precautionary_buffer_sd = 0.5
 perceived_shock_scale = 1.2
+balance_sheet_cost_bp = 7.5
 
 [central_bank]
 framework = "corridor"
@@ -138,6 +139,27 @@ amount = -1.75
 
 [market]
 mechanism = "call"
+
+[central_bank.reserve_requirement]
+ratio = 0.02
+maintenance_days = 10
+averaging = false
+enforced = false
+remuneration_rate_bp = -10
+penalty_rate_bp = 100
+
+[non_banks]
+lenders = 4
+cash = 250.5
+idle_rate_bp = -20
+
+[non_banks.reverse_repo]
+rate_bp = -15
+cap_per_lender = 12.25
+
+[[timeline]]
+date = "2015-02-18"
+set = { "central_bank.policy_rate_bp" = -25, "non_banks.reverse_repo.rate_bp" = -30 }
 "#;
 
 #[test]
@@ -213,6 +235,41 @@ fn full_scenario_is_read_exactly() {
     assert_eq!(gov.monthly[1].business_day_of_month, 1);
     assert_eq!(gov.monthly[1].amount, Money(-250_000));
     assert_eq!(p.market.mechanism, MarketMechanism::Call);
+
+    assert_eq!(p.behaviour.balance_sheet_cost_bp, 7.5);
+    let rr = cb.reserve_requirement.as_ref().expect("a requirement");
+    assert_eq!((rr.ratio, rr.maintenance_days), (0.02, 10));
+    assert!(!rr.averaging && !rr.enforced);
+    assert_eq!(
+        (rr.remuneration_rate_bp, rr.penalty_rate_bp),
+        (-10.0, 100.0)
+    );
+    let nb = p.non_banks.as_ref().expect("non-banks");
+    assert_eq!(
+        (nb.lenders, nb.cash, nb.idle_rate_bp),
+        (4, Money(250_500_000), -20.0)
+    );
+    let rrp = nb.reverse_repo.as_ref().expect("a reverse repo facility");
+    assert_eq!(
+        (rrp.rate_bp, rrp.cap_per_lender),
+        (-15.0, Money(12_250_000))
+    );
+    assert_eq!(p.policy_timeline.len(), 1);
+    let ev = &p.policy_timeline[0];
+    assert_eq!(ev.date, Date::from_ymd(2015, 2, 18).unwrap());
+    assert_eq!(ev.central_bank.policy_rate_bp, -25.0);
+    assert_eq!(ev.central_bank.deposit_rate_bp, -85.0);
+    assert_eq!(ev.central_bank.reserve_requirement, cb.reserve_requirement);
+    assert_eq!(
+        ev.non_banks
+            .as_ref()
+            .unwrap()
+            .reverse_repo
+            .as_ref()
+            .unwrap()
+            .rate_bp,
+        -30.0
+    );
 }
 
 #[track_caller]
