@@ -1570,6 +1570,34 @@ fn timeline_events_apply_cumulatively() {
         s.params().policy_timeline[2].central_bank.reserve_target,
         Money(40)
     );
+    // Both in one event is an error, as in the base scenario.
+    let text = TIMELINE.replace(
+        "\"central_bank.reserve_target\" = 250",
+        "\"central_bank.reserve_target\" = 250\n\"central_bank.reserve_target_per_bank\" = 10",
+    );
+    check(
+        &err(&text, &[]),
+        ErrorKind::InvalidValue,
+        Some(37),
+        Some("timeline[2].set.\"central_bank.reserve_target_per_bank\""),
+        "scenarios/x.toml:37: timeline[2].set.\"central_bank.reserve_target_per_bank\" = 10: \
+         give either central_bank.reserve_target or central_bank.reserve_target_per_bank in \
+         one event, not both (central_bank.reserve_target = 250 is also set)",
+    );
+    // Keys apply in sorted order whatever their order in the file: the whole framework
+    // first, then a key inside it.
+    let text = TIMELINE.replace(
+        "\"central_bank.framework\" = { kind = \"two_tier\", multiple = 6 }",
+        "\"central_bank.framework.exempt_rate_bp\" = -5\n\"central_bank.framework\" = { kind = \"two_tier\", multiple = 6 }",
+    );
+    let s = ok(&text, &[]);
+    assert_eq!(
+        s.params().policy_timeline[2].central_bank.framework,
+        Framework::TwoTier {
+            multiple: 6.0,
+            exempt_rate_bp: -5.0
+        }
+    );
 }
 
 #[test]
