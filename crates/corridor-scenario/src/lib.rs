@@ -11,7 +11,11 @@
 //! 3. serde reads the result into private `Raw*` structs with `deny_unknown_fields` and the
 //!    documented defaults (unknown keys and wrong types fail here);
 //! 4. one validation pass checks ranges and cross-key rules, converts amounts to integer
-//!    minor units with `money.scale`, and builds [`Params`].
+//!    minor units with `money.scale`, and builds [`Params`];
+//! 5. each `[[timeline]]` event is applied, cumulatively, to the document of step 2 with the
+//!    same machinery as `--set`, and the whole resulting scenario is validated again; its
+//!    central-bank and non-bank parameters become a `PolicyEvent` in
+//!    [`Params::policy_timeline`]. Errors inside an event name it and point at its line.
 //!
 //! Every error is a [`ScenarioError`] that names the file, the line (or `(from --set)`), the
 //! full dotted key, the bad value and what is allowed. The schema is documented key by key in

@@ -101,6 +101,7 @@ size_elasticity = 1.0
 stigma_bp = 20
 precautionary_buffer_sd = 0.5
 perceived_shock_scale = 1.2
+balance_sheet_cost_bp = 7.5
 
 [central_bank]
 framework = "corridor"
@@ -138,6 +139,27 @@ amount = -1.75
 
 [market]
 mechanism = "call"
+
+[central_bank.reserve_requirement]
+ratio = 0.02
+maintenance_days = 10
+averaging = false
+enforced = false
+remuneration_rate_bp = -10
+penalty_rate_bp = 100
+
+[non_banks]
+lenders = 4
+cash = 250.5
+idle_rate_bp = -20
+
+[non_banks.reverse_repo]
+rate_bp = -15
+cap_per_lender = 12.25
+
+[[timeline]]
+date = "2015-02-18"
+set = { "central_bank.policy_rate_bp" = -25, "non_banks.reverse_repo.rate_bp" = -30 }
 "#;
 
 #[test]
@@ -213,6 +235,41 @@ fn full_scenario_is_read_exactly() {
     assert_eq!(gov.monthly[1].business_day_of_month, 1);
     assert_eq!(gov.monthly[1].amount, Money(-250_000));
     assert_eq!(p.market.mechanism, MarketMechanism::Call);
+
+    assert_eq!(p.behaviour.balance_sheet_cost_bp, 7.5);
+    let rr = cb.reserve_requirement.as_ref().expect("a requirement");
+    assert_eq!((rr.ratio, rr.maintenance_days), (0.02, 10));
+    assert!(!rr.averaging && !rr.enforced);
+    assert_eq!(
+        (rr.remuneration_rate_bp, rr.penalty_rate_bp),
+        (-10.0, 100.0)
+    );
+    let nb = p.non_banks.as_ref().expect("non-banks");
+    assert_eq!(
+        (nb.lenders, nb.cash, nb.idle_rate_bp),
+        (4, Money(250_500_000), -20.0)
+    );
+    let rrp = nb.reverse_repo.as_ref().expect("a reverse repo facility");
+    assert_eq!(
+        (rrp.rate_bp, rrp.cap_per_lender),
+        (-15.0, Money(12_250_000))
+    );
+    assert_eq!(p.policy_timeline.len(), 1);
+    let ev = &p.policy_timeline[0];
+    assert_eq!(ev.date, Date::from_ymd(2015, 2, 18).unwrap());
+    assert_eq!(ev.central_bank.policy_rate_bp, -25.0);
+    assert_eq!(ev.central_bank.deposit_rate_bp, -85.0);
+    assert_eq!(ev.central_bank.reserve_requirement, cb.reserve_requirement);
+    assert_eq!(
+        ev.non_banks
+            .as_ref()
+            .unwrap()
+            .reverse_repo
+            .as_ref()
+            .unwrap()
+            .rate_bp,
+        -30.0
+    );
 }
 
 #[track_caller]
@@ -1513,6 +1570,34 @@ fn timeline_events_apply_cumulatively() {
         s.params().policy_timeline[2].central_bank.reserve_target,
         Money(40)
     );
+    // Both in one event is an error, as in the base scenario.
+    let text = TIMELINE.replace(
+        "\"central_bank.reserve_target\" = 250",
+        "\"central_bank.reserve_target\" = 250\n\"central_bank.reserve_target_per_bank\" = 10",
+    );
+    check(
+        &err(&text, &[]),
+        ErrorKind::InvalidValue,
+        Some(37),
+        Some("timeline[2].set.\"central_bank.reserve_target_per_bank\""),
+        "scenarios/x.toml:37: timeline[2].set.\"central_bank.reserve_target_per_bank\" = 10: \
+         give either central_bank.reserve_target or central_bank.reserve_target_per_bank in \
+         one event, not both (central_bank.reserve_target = 250 is also set)",
+    );
+    // Keys apply in sorted order whatever their order in the file: the whole framework
+    // first, then a key inside it.
+    let text = TIMELINE.replace(
+        "\"central_bank.framework\" = { kind = \"two_tier\", multiple = 6 }",
+        "\"central_bank.framework.exempt_rate_bp\" = -5\n\"central_bank.framework\" = { kind = \"two_tier\", multiple = 6 }",
+    );
+    let s = ok(&text, &[]);
+    assert_eq!(
+        s.params().policy_timeline[2].central_bank.framework,
+        Framework::TwoTier {
+            multiple: 6.0,
+            exempt_rate_bp: -5.0
+        }
+    );
 }
 
 #[test]
@@ -1643,4 +1728,26 @@ fn bad_values_inside_a_timeline_event_point_at_the_event() {
         (Some(35), Some("central_bank.framework.multiple"))
     );
     assert!(e.message().starts_with("timeline[2] (2014-10-01): "), "{e}");
+}
+
+#[test]
+fn timeline_as_an_inline_array_and_a_missing_set() {
+    // A top-level array must come before the tables: lines 1-4, then MINIMAL.
+    let text = format!(
+        "timeline = [\n  {{ date = \"2014-03-03\", set = {{ \"central_bank.reserve_target_per_bank\" = 25 }} }},\n  {{ date = \"2014-04-01\" }},\n]\n{MINIMAL}"
+    );
+    let e = err(&text, &[]);
+    check(
+        &e,
+        ErrorKind::MissingKey,
+        Some(3),
+        Some("timeline[1].set"),
+        "scenarios/x.toml:3: missing required key `timeline[1].set`: expected a table of \
+         dotted scenario keys and values, e.g. { \"central_bank.deposit_rate_bp\" = -20 }",
+    );
+    let s = ok(&text.replace("  { date = \"2014-04-01\" },\n", ""), &[]);
+    let t = &s.params().policy_timeline;
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0].central_bank.reserve_target, Money(100));
+    assert_eq!(s.params().central_bank.reserve_target, Money::ZERO);
 }

@@ -1275,7 +1275,32 @@ pub(crate) fn timeline(
         let set_what = "a table of dotted scenario keys and values, e.g. \
                         { \"central_bank.deposit_rate_bp\" = -20 }";
         let set_table = c.required(&set_key, set_table, set_what)?;
-        let entries = crate::source::set_entries(set_table, &set_key);
+        let mut entries = crate::source::set_entries(set_table, &set_key);
+        // A fixed order, whatever the order in the file (the resolved scenario writes the
+        // keys sorted): a whole table is set before keys inside it.
+        entries.sort_by(|a, b| a.key.cmp(&b.key));
+        let sets = |name: &str| {
+            entries
+                .iter()
+                .find(|e| matches!(e.key.as_slice(), [a, b] if a == "central_bank" && b == name))
+        };
+        if let (Some(total), Some(per_bank)) =
+            (sets("reserve_target"), sets("reserve_target_per_bank"))
+        {
+            let shown = per_bank.value.to_string();
+            return Err(c
+                .invalid(
+                    &set_key.key("central_bank.reserve_target_per_bank"),
+                    Shown::Raw(shown.trim()),
+                    format_args!(
+                        "give either central_bank.reserve_target or \
+                         central_bank.reserve_target_per_bank in one event, not both \
+                         (central_bank.reserve_target = {} is also set)",
+                        total.value.to_string().trim()
+                    ),
+                )
+                .at_line(loc.nearest_line(&per_bank.written_at)));
+        }
         let event_line = loc.nearest_line(&set_key);
         let mut resolved_set = toml::Table::new();
         for e in &entries {
