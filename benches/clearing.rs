@@ -3,6 +3,9 @@
 //!
 //! `cargo bench --bench clearing`. Each case simulates 12 days of a 100-bank lognormal
 //! system under the framework, then times clearing and allocating that day's market again.
+//! The plain cases have tiers narrow against the late shock (quotas of ~0.25 shock sds for
+//! a mean bank): demand then needs an exact solve per bank per rate tried. The `_wide`
+//! cases have tiers of ~25 sds, where each step is inverted in closed form.
 
 use corridor_model::market::{Loan, Market, MarketScratch};
 use corridor_model::params::{Allocation, Framework, ReserveRequirementParams};
@@ -38,7 +41,15 @@ fn cases() -> Vec<(&'static str, corridor_model::Params)> {
     vec![
         ("corridor", base()),
         ("floor", with(Framework::Floor, false)),
-        ("quota", with(Framework::Quota { quotas: Allocation::ProRata { total } }, false)),
+        (
+            "quota",
+            with(
+                Framework::Quota {
+                    quotas: Allocation::ProRata { total },
+                },
+                false,
+            ),
+        ),
         (
             "current_account_limits",
             with(
@@ -62,7 +73,13 @@ fn cases() -> Vec<(&'static str, corridor_model::Params)> {
         ),
         (
             "two_tier",
-            with(Framework::TwoTier { multiple: 6.0, exempt_rate_bp: 50.0 }, true),
+            with(
+                Framework::TwoTier {
+                    multiple: 6.0,
+                    exempt_rate_bp: 50.0,
+                },
+                true,
+            ),
         ),
         (
             "three_tier",
@@ -77,6 +94,35 @@ fn cases() -> Vec<(&'static str, corridor_model::Params)> {
             ),
         ),
         ("corridor_with_averaging", with(Framework::Corridor, true)),
+        // Tiers wide against the end-of-day uncertainty (quotas of ~25 shock sds): each
+        // step of a bank's demand is inverted in closed form.
+        (
+            "quota_wide",
+            with(
+                Framework::Quota {
+                    quotas: Allocation::ProRata {
+                        total: Money(100 * 500_000),
+                    },
+                },
+                false,
+            ),
+        ),
+        (
+            "three_tier_wide",
+            with(
+                Framework::ThreeTier {
+                    basic: Allocation::ProRata {
+                        total: Money(100 * 500_000),
+                    },
+                    basic_rate_bp: 80.0,
+                    macro_add_on: Allocation::ProRata {
+                        total: Money(100 * 500_000),
+                    },
+                    macro_rate_bp: 40.0,
+                },
+                false,
+            ),
+        ),
     ]
 }
 

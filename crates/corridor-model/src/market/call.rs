@@ -74,10 +74,41 @@ pub fn clear_call_market(
             excess_demand: fb,
         };
     }
+    // Demand jumps where the rate crosses a step value of the schedules (a quota band, a
+    // tier): test those values first. If demand changes sign across one, it is the clearing
+    // rate exactly; otherwise they bracket a stretch where demand is smooth for Brent.
+    let values = &mut std::mem::take(&mut scratch.values);
+    values.clear();
+    for s in schedules {
+        values.extend(s.steps.iter().map(|st| st.1).filter(|&v| v > a && v < b));
+    }
+    values.sort_by(f64::total_cmp);
+    values.dedup();
+    let (mut a, mut fa, mut b, mut fb) = (a, fa, b, fb);
+    let mut f = |r: f64| net_demand(r, participants, schedules, scratch);
+    for &v in values.iter() {
+        let above = f(v + INDIFFERENCE_BP);
+        if above <= 0.0 {
+            let below = f(v - INDIFFERENCE_BP);
+            if below >= 0.0 {
+                let excess = 0.5 * (above + below);
+                scratch.values = std::mem::take(values);
+                return Clearing {
+                    rate_bp: v,
+                    excess_demand: excess,
+                };
+            }
+            (b, fb) = (v - INDIFFERENCE_BP, below);
+            break;
+        }
+        (a, fa) = (v + INDIFFERENCE_BP, above);
+    }
     let rate = brent(&mut f, a, fa, b, fb);
+    let excess = f(rate);
+    scratch.values = std::mem::take(values);
     Clearing {
         rate_bp: rate,
-        excess_demand: f(rate),
+        excess_demand: excess,
     }
 }
 

@@ -104,6 +104,7 @@ impl Market {
 pub struct MarketScratch {
     pub(crate) desired: Vec<f64>,
     pub(crate) ranges: Vec<(f64, f64)>,
+    pub(crate) values: Vec<f64>,
     pub(crate) quantiles: crate::remuneration::QuantileCache,
     pub(crate) lend: Vec<(u32, f64)>,
     pub(crate) borrow: Vec<(u32, f64)>,
