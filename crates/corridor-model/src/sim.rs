@@ -137,6 +137,8 @@ pub struct Simulation {
     participants: Vec<Participant>,
     loans_today: Vec<Loan>,
     split: Vec<Money>,
+    /// Each bank's balance above what counted toward its requirement tonight.
+    excess_balances: Vec<Money>,
     late_draws: Vec<(f64, f64)>,
     work: Vec<u32>,
 }
@@ -278,6 +280,7 @@ impl Simulation {
             participants: Vec::with_capacity(n),
             loans_today: Vec::new(),
             split: Vec::with_capacity(n),
+            excess_balances: Vec::with_capacity(n),
             late_draws: Vec::with_capacity(n),
             work: Vec::new(),
             banks,
@@ -378,9 +381,7 @@ impl Simulation {
             .year_fraction(bd.overnight_days);
         self.charge_overdraft_fees();
         let lending_facility_use = self.lending_facility();
-        let mut excess_balances = std::mem::take(&mut self.split);
-        let deposit_facility_use =
-            self.remunerate(&bd, last_night, year_fraction, &mut excess_balances);
+        let deposit_facility_use = self.remunerate(&bd, last_night, year_fraction);
         let reverse_repo_use = self.non_banks_evening(year_fraction);
         self.open_lending_rate_bp = self.regime.lending_rate_bp;
         self.open_year_fraction = year_fraction;
@@ -429,7 +430,7 @@ impl Simulation {
                     lending_facility: b.lending_facility,
                     cb_repo: b.cb_repo,
                     equity: b.equity,
-                    deposit_facility: excess_balances[i],
+                    deposit_facility: self.excess_balances[i],
                     required_reserves: self
                         .requirements
                         .as_ref()
@@ -437,7 +438,6 @@ impl Simulation {
                 });
             }
         }
-        self.split = excess_balances;
         self.day += 1;
     }
 
@@ -675,15 +675,9 @@ impl Simulation {
 
     /// Counts balances toward requirements, pays the tiers on the excess tonight, and
     /// settles requirement remuneration and penalties on the window's last night. Fills
-    /// `excess` per bank and returns its total.
-    fn remunerate(
-        &mut self,
-        bd: &BusinessDay,
-        last_night: bool,
-        year_fraction: f64,
-        excess: &mut Vec<Money>,
-    ) -> Money {
-        excess.clear();
+    /// `excess_balances` and returns their total.
+    fn remunerate(&mut self, bd: &BusinessDay, last_night: bool, year_fraction: f64) -> Money {
+        self.excess_balances.clear();
         let basis = self.params.calendar.day_count.basis_days();
         let mut total = Money::ZERO;
         for (i, bank) in self.banks.iter_mut().enumerate() {
@@ -693,7 +687,7 @@ impl Simulation {
                 _ => Money::ZERO,
             };
             let above = balance - counted;
-            excess.push(above);
+            self.excess_balances.push(above);
             total += above;
             let earned = if above > Money::ZERO {
                 self.tiers[i].interest(above, year_fraction)
