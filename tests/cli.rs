@@ -116,6 +116,13 @@ fn written_files_have_the_documented_schema_and_metadata() {
         ("autonomous_factors", DataType::Int64),
         ("intraday_credit_peak", DataType::Int64),
         ("queued_payments", DataType::Int64),
+        ("rate_p01_bp", DataType::Float64),
+        ("rate_p25_bp", DataType::Float64),
+        ("rate_p75_bp", DataType::Float64),
+        ("rate_p99_bp", DataType::Float64),
+        ("active_lenders", DataType::UInt32),
+        ("active_borrowers", DataType::UInt32),
+        ("top5_lender_share", DataType::Float64),
     ];
     let schema = daily.schema().clone();
     let got: Vec<(&str, DataType)> = schema

@@ -227,6 +227,13 @@ record_table! {
         autonomous_factors: Money,
         intraday_credit_peak: Money,
         queued_payments: Money,
+        rate_p01_bp: OptF64,
+        rate_p25_bp: OptF64,
+        rate_p75_bp: OptF64,
+        rate_p99_bp: OptF64,
+        active_lenders: U32,
+        active_borrowers: U32,
+        top5_lender_share: OptF64,
     }
 }
 
@@ -246,6 +253,8 @@ record_table! {
         cb_repo: Money,
         equity: Money,
         deposit_facility: Money,
+        avg_borrowing_rate_bp: OptF64,
+        avg_lending_rate_bp: OptF64,
     }
 }
 
@@ -257,6 +266,7 @@ record_table! {
         borrower: U32,
         amount: Money,
         rate_bp: F64,
+        round: U32,
     }
 }
 

@@ -52,6 +52,13 @@ fn day_record(day: u32, rate: Option<f64>, volume: i64, reserves: i64) -> DayRec
         autonomous_factors: Money(-5 * volume),
         intraday_credit_peak: Money(2 * volume + 1),
         queued_payments: Money(day as i64 * 13),
+        rate_p01_bp: rate.map(|r| r - 3.0),
+        rate_p25_bp: rate.map(|r| r - 1.0),
+        rate_p75_bp: rate.map(|r| r + 1.0),
+        rate_p99_bp: rate.map(|r| r + 3.0),
+        active_lenders: (volume % 7) as u32,
+        active_borrowers: (volume % 5) as u32,
+        top5_lender_share: rate.map(|_| 0.25 + (day % 4) as f64 / 8.0),
     }
 }
 
@@ -104,6 +111,8 @@ fn synthetic_runs(runs: u32, days: u32) -> Vec<RunRecords> {
                         cb_repo: Money(8),
                         equity: Money(9),
                         deposit_facility: Money(10),
+                        avg_borrowing_rate_bp: rate.filter(|_| bank == 1),
+                        avg_lending_rate_bp: rate.filter(|_| bank == 0).map(|r| r - 0.5),
                     });
                 }
                 for _ in 0..(rng.next() % 3) {
@@ -113,6 +122,7 @@ fn synthetic_runs(runs: u32, days: u32) -> Vec<RunRecords> {
                         borrower: 1,
                         amount: Money(volume),
                         rate_bp: rate.unwrap_or(0.0),
+                        round: (rng.next() % 10) as u32,
                     });
                 }
             }
@@ -362,6 +372,13 @@ fn files_have_documented_schemas_metadata_and_rows() {
             ("autonomous_factors", Int64, false),
             ("intraday_credit_peak", Int64, false),
             ("queued_payments", Int64, false),
+            ("rate_p01_bp", Float64, true),
+            ("rate_p25_bp", Float64, true),
+            ("rate_p75_bp", Float64, true),
+            ("rate_p99_bp", Float64, true),
+            ("active_lenders", UInt32, false),
+            ("active_borrowers", UInt32, false),
+            ("top5_lender_share", Float64, true),
         ])
     );
     assert_metadata(&daily, "daily");
@@ -396,6 +413,21 @@ fn files_have_documented_schemas_metadata_and_rows() {
             .map(|x| x.1.queued_payments.0)
             .collect::<Vec<_>>()
     );
+    for col in ["rate_p01_bp", "rate_p99_bp", "top5_lender_share"] {
+        let want: Vec<Option<f64>> = flat
+            .iter()
+            .map(|x| match col {
+                "rate_p01_bp" => x.1.rate_p01_bp,
+                "rate_p99_bp" => x.1.rate_p99_bp,
+                _ => x.1.top5_lender_share,
+            })
+            .collect();
+        assert_eq!(daily.f64s(col), want, "{col}");
+    }
+    assert_eq!(
+        daily.u32s("active_lenders"),
+        flat.iter().map(|x| x.1.active_lenders).collect::<Vec<_>>()
+    );
     assert_eq!(
         daily.i64s("fine_tuning_amount"),
         flat.iter()
@@ -425,10 +457,18 @@ fn files_have_documented_schemas_metadata_and_rows() {
     ] {
         want.push((name, Int64, false));
     }
+    want.push(("avg_borrowing_rate_bp", Float64, true));
+    want.push(("avg_lending_rate_bp", Float64, true));
     assert_eq!(schema_of(&banks), cols(&want));
     assert_metadata(&banks, "banks");
     assert_eq!(banks.rows(), n_banks);
     assert_eq!(banks.i64s("deposit_facility"), vec![10; n_banks]);
+    let lending: Vec<Option<f64>> = runs
+        .iter()
+        .flat_map(|r| r.banks.iter().map(|b| b.avg_lending_rate_bp))
+        .collect();
+    assert_eq!(banks.f64s("avg_lending_rate_bp"), lending);
+    assert!(lending.iter().any(|r| r.is_none()) && lending.iter().any(|r| r.is_some()));
 
     // trades.parquet
     let trades = read(&out.join(TRADES_FILE));
@@ -441,10 +481,17 @@ fn files_have_documented_schemas_metadata_and_rows() {
             ("borrower", UInt32, false),
             ("amount", Int64, false),
             ("rate_bp", Float64, false),
+            ("round", UInt32, false),
         ])
     );
     assert_metadata(&trades, "trades");
     assert_eq!(trades.rows(), n_trades);
+    assert_eq!(
+        trades.u32s("round"),
+        runs.iter()
+            .flat_map(|r| r.trades.iter().map(|t| t.round))
+            .collect::<Vec<_>>()
+    );
 
     // summary.parquet
     let summary = read(&out.join(SUMMARY_FILE));
