@@ -53,6 +53,7 @@
 
 #![warn(missing_docs)]
 
+mod edges;
 mod error;
 mod raw;
 mod source;
