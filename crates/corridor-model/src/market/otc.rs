@@ -17,9 +17,11 @@
 //! * at the Nash-bargaining rate between the two banks' continuation values
 //!   `ρ = π r̂ + (1 - π) C`: `C_L` is the lender's mean marginal value over the reserves it
 //!   gives up, `C_B` the borrower's over those it gains (exact integrals of the schedule);
-//!   `π = foresight × (1 - exp(-c (K - k)))` is the chance of calling someone again in the
-//!   K - k rounds left (a bank makes c calls a round; calls it may receive are not counted
-//!   on), and `r̂` is
+//!   `π_i = foresight × (1 - exp(-m_i (K - k)))` is the chance that bank i meets someone
+//!   again in the K - k rounds left, with `m_i = c (1 + reach_i)` its expected meetings per
+//!   round: the c calls it makes plus the calls it receives, `reach_i = Σ_j 1/degree_j` over
+//!   its neighbours j (1 in a complete network; large for a core bank that many small banks
+//!   call, small for a periphery bank). `r̂` is
 //!   the value banks anticipate for reserves traded later: the rate at which the session's
 //!   aggregate position would clear without frictions, which every bank can work out from
 //!   public information (aggregate reserves, the facility rates). The rate is
@@ -66,6 +68,9 @@ pub struct Network {
     contacts: Vec<Vec<u32>>,
     /// Sparse networks: each lender's lines, sorted by borrower.
     lines: Vec<Vec<(u32, Money)>>,
+    /// Per bank: expected calls received per call each bank makes, `Σ_j 1/degree_j` over
+    /// its neighbours j.
+    reach: Vec<f64>,
 }
 
 impl Network {
@@ -81,6 +86,7 @@ impl Network {
             line_to: Vec::new(),
             contacts: vec![Vec::new(); n],
             lines: vec![Vec::new(); n],
+            reach: vec![if n > 1 { 1.0 } else { 0.0 }; n],
         };
         match &params.kind {
             NetworkKind::Complete => {
@@ -139,6 +145,12 @@ impl Network {
                 c.sort_unstable();
                 c.dedup();
             }
+            for (i, contacts) in net.contacts.iter().enumerate() {
+                net.reach[i] = contacts
+                    .iter()
+                    .map(|&j| 1.0 / net.contacts[j as usize].len() as f64)
+                    .sum();
+            }
         }
         net
     }
@@ -161,6 +173,17 @@ impl Network {
     /// The banks `bank` may call, for a sparse network (`None`: everyone).
     pub fn contacts(&self, bank: u32) -> Option<&[u32]> {
         (!self.complete).then(|| self.contacts[bank as usize].as_slice())
+    }
+
+    /// Expected meetings of `bank` per call each bank makes: 1 for its own call (if it has
+    /// anyone to call) plus the calls it receives.
+    pub fn meetings_per_call(&self, bank: u32) -> f64 {
+        let own = match self.contacts(bank) {
+            Some([]) => 0.0,
+            _ if self.len() < 2 => 0.0,
+            _ => 1.0,
+        };
+        own + self.reach[bank as usize]
     }
 
     /// Number of banks.
@@ -308,15 +331,15 @@ impl OtcMarket {
         let whole = self.contact_rate.floor() as u32;
         let fraction = self.contact_rate - whole as f64;
         for round in 1..=self.rounds {
-            let rounds_left = (self.rounds - round) as f64;
-            let again = if anticipated.is_finite() {
-                self.foresight * (1.0 - (-self.contact_rate * rounds_left).exp())
-            } else {
-                0.0
-            };
+            let calls_left = self.contact_rate * (self.rounds - round) as f64;
             let terms = Terms {
                 round,
-                again,
+                foresight: if anticipated.is_finite() {
+                    self.foresight
+                } else {
+                    0.0
+                },
+                calls_left,
                 anticipated,
             };
             // Callers: banks away from their target, in a fresh random order each round.
@@ -401,12 +424,20 @@ impl OtcMarket {
         let (l, bo) = (side(lender), side(borrower));
         let lender_cost = l.mean_value(l.position - q, l.position);
         let borrower_value = bo.mean_value(bo.position, bo.position + q);
-        let bargain = lender_cost + self.bargaining_power * (borrower_value - lender_cost);
-        let rate_bp = if terms.again > 0.0 {
-            terms.again * terms.anticipated + (1.0 - terms.again) * bargain
+        let (lender_value, borrower_value) = if terms.foresight > 0.0 && terms.calls_left > 0.0 {
+            let continuation = |bank: u32, own: f64| {
+                let meetings = terms.calls_left * self.network.meetings_per_call(bank);
+                let again = terms.foresight * (1.0 - (-meetings).exp());
+                again * terms.anticipated + (1.0 - again) * own
+            };
+            (
+                continuation(lender, lender_cost),
+                continuation(borrower, borrower_value),
+            )
         } else {
-            bargain
+            (lender_cost, borrower_value)
         };
+        let rate_bp = lender_value + self.bargaining_power * (borrower_value - lender_value);
         let amount = Money(q as i64);
         self.positions[lender as usize] -= amount.0;
         self.positions[borrower as usize] += amount.0;
@@ -455,8 +486,10 @@ impl OtcMarket {
 #[derive(Clone, Copy)]
 struct Terms {
     round: u32,
-    /// π: the chance a bank meets someone again this session (times `foresight`).
-    again: f64,
+    /// Weight on the anticipated value (0 when there is none).
+    foresight: f64,
+    /// Calls each bank makes in the rounds after this one.
+    calls_left: f64,
     /// r̂: the anticipated value of reserves traded later in the session.
     anticipated: f64,
 }
