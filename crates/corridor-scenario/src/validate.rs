@@ -559,31 +559,8 @@ fn market(
         "",
     )?;
     if !otc {
-        let only_otc = |key: &str, value: Shown<'_>| {
-            Err(c.invalid(
-                &k(&format!("market.{key}")),
-                value,
-                "allowed only with market.mechanism = \"otc\"",
-            ))
-        };
-        if let Some(x) = m.rounds {
-            return only_otc("rounds", Shown::Int(x));
-        }
-        for (key, x) in [
-            ("contact_rate", m.contact_rate),
-            ("bargaining_power", m.bargaining_power),
-            ("foresight", m.foresight),
-        ] {
-            if let Some(x) = x {
-                return only_otc(key, Shown::Num(x));
-            }
-        }
-        if let Some(x) = &m.matching {
-            return only_otc("matching", Shown::Str(x));
-        }
-        if let Some(net) = &m.network {
-            return only_otc("network.kind", Shown::Str(&net.kind));
-        }
+        // The OTC keys are left as written and not read: switching a scenario's mechanism
+        // with `--set market.mechanism=call` compares the two markets on the same banks.
         return Ok(MarketParams {
             mechanism: MarketMechanism::Call,
         });
