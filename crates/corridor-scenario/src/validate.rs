@@ -631,7 +631,7 @@ fn network(
             &base.key(key),
             value,
             format_args!(
-                "not allowed with kind = {:?}; keys for this kind: {allowed}",
+                "not allowed with kind = {:?}; allowed keys for this kind: {allowed}",
                 net.kind
             ),
         ))
@@ -643,9 +643,9 @@ fn network(
     ];
     if !matches!(kind, Kind::CorePeriphery) {
         let allowed = if matches!(kind, Kind::EdgeList) {
-            "path, credit_limit_multiple, relationship_learning_rate"
+            "kind, path, credit_limit_multiple, relationship_learning_rate"
         } else {
-            "credit_limit_multiple, relationship_learning_rate"
+            "kind, credit_limit_multiple, relationship_learning_rate"
         };
         if let Some(x) = net.core_size {
             return not_allowed("core_size", Shown::Int(x), allowed);
@@ -660,10 +660,10 @@ fn network(
         && let Some(p) = &net.path
     {
         let allowed = if matches!(kind, Kind::CorePeriphery) {
-            "core_size, core_density, core_periphery_density, periphery_density, \
+            "kind, core_size, core_density, core_periphery_density, periphery_density, \
              credit_limit_multiple, relationship_learning_rate"
         } else {
-            "credit_limit_multiple, relationship_learning_rate"
+            "kind, credit_limit_multiple, relationship_learning_rate"
         };
         return not_allowed("path", Shown::Str(p), allowed);
     }
