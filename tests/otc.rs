@@ -116,3 +116,46 @@ fn periphery_banks_pay_more_than_core_banks() {
     let call = differences(&["market.mechanism=call"]);
     assert!(call.iter().all(|d| d.abs() < 1e-9), "{call:?}");
 }
+
+/// Determinism with the OTC market's extra state (relationships, the shared network): a
+/// batch's records are the same on one thread and on two, and run k alone equals run k of
+/// the batch.
+#[test]
+fn otc_batches_do_not_depend_on_thread_count() {
+    use corridor_runner::{Batch, population, run_batch, simulate_run};
+    let sc = scenario(
+        "emid_electronic.toml",
+        &[
+            "calendar.business_days=3".into(),
+            "banks.count=30".into(),
+            "market.contact_rate=0.3".into(),
+        ],
+    );
+    let options = RecordOptions {
+        banks: true,
+        trades: true,
+    };
+    let collect = |threads: usize| {
+        let batch = Batch {
+            params: sc.params(),
+            seed: 8,
+            runs: 0..66, // more than one chunk
+            options,
+            check_invariants: true,
+            threads: Some(threads),
+        };
+        let mut out = Vec::new();
+        run_batch::<std::convert::Infallible, _>(&batch, &|| {}, |r| {
+            out.push(r);
+            Ok(())
+        })
+        .unwrap();
+        out
+    };
+    let one = collect(1);
+    assert_eq!(one, collect(2));
+    let pop = population(sc.params(), 8);
+    let alone = simulate_run(sc.params(), &pop, 8, 65, options, false).unwrap();
+    assert_eq!(alone, one[65]);
+    assert!(one[0].trades.iter().any(|t| t.round > 1));
+}
