@@ -21,17 +21,17 @@
 //!   again in the K - k rounds left, with `m_i = c (1 + reach_i)` its expected meetings per
 //!   round: the c calls it makes plus the calls it receives, `reach_i = Σ_j 1/degree_j` over
 //!   its neighbours j (1 in a complete network; large for a core bank that many small banks
-//!   call, small for a periphery bank). `r̂` is
-//!   the value banks anticipate for reserves traded later: the rate at which the session's
-//!   aggregate position would clear without frictions, which every bank can work out from
-//!   public information (aggregate reserves, the facility rates). The rate is
+//!   call, small for a periphery bank). `r̂` is the value banks anticipate for reserves
+//!   traded later: the rate at which the session's aggregate position would clear without
+//!   frictions, which every bank can work out from public information (aggregate reserves,
+//!   the facility rates). The rate is
 //!   `r = ρ_L + θ (ρ_B - ρ_L)`, θ the lender's bargaining power: the lender gains θ of the
 //!   surplus, the borrower 1 - θ. In the last round π = 0: outside options are the
 //!   standing facilities alone.
 //!
 //! Without foresight (`foresight = 0`) early trades between a deep-deficit and a
-//! large-surplus bank price half-way between the facility rates however many banks there are
-//! to call, and the session never approaches the frictionless market; with it, more contacts
+//! large-surplus bank price between their own values however many other banks each could
+//! call, and the session never approaches the frictionless market; with it, more contacts
 //! move continuation values toward `r̂`, as in Afonso and Lagos's frictionless limit. The
 //! rate is still only the trades' own: the volume-weighted mean and its dispersion come
 //! from bilateral bargains at positions the search process produced. What is left
