@@ -66,8 +66,9 @@ pub struct Network {
     line_to: Vec<Money>,
     /// Sparse networks: the banks each bank may call (either direction of a line), sorted.
     contacts: Vec<Vec<u32>>,
-    /// Sparse networks: each lender's lines, sorted by borrower.
-    lines: Vec<Vec<(u32, Money)>>,
+    /// Sparse networks, aligned with `contacts`: (bank's line to the contact, the contact's
+    /// line to the bank), so a call needs no search for the credit lines.
+    contact_lines: Vec<Vec<(Money, Money)>>,
     /// Per bank: expected calls received per call each bank makes, `Σ_j 1/degree_j` over
     /// its neighbours j.
     reach: Vec<f64>,
@@ -85,9 +86,11 @@ impl Network {
             complete: false,
             line_to: Vec::new(),
             contacts: vec![Vec::new(); n],
-            lines: vec![Vec::new(); n],
+            contact_lines: Vec::new(),
             reach: vec![if n > 1 { 1.0 } else { 0.0 }; n],
         };
+        // Each lender's lines, (borrower, limit); turned into contacts below.
+        let mut lines: Vec<Vec<(u32, Money)>> = vec![Vec::new(); n];
         match &params.kind {
             NetworkKind::Complete => {
                 net.complete = true;
@@ -101,8 +104,8 @@ impl Network {
             } => {
                 let c = (*core_size as usize).min(n);
                 let mut link = |i: usize, j: usize| {
-                    net.lines[i].push((j as u32, line(j)));
-                    net.lines[j].push((i as u32, line(i)));
+                    lines[i].push((j as u32, line(j)));
+                    lines[j].push((i as u32, line(i)));
                 };
                 // Core block and periphery block: pairs i < j within each, row by row.
                 for (start, end, p) in [(0, c, *core_density), (c, n, *periphery_density)] {
@@ -126,13 +129,13 @@ impl Network {
                 for e in edges {
                     let (l, b) = (e.lender as usize, e.borrower as usize);
                     if l < n && b < n && l != b {
-                        net.lines[l].push((e.borrower, e.limit.unwrap_or_else(|| line(b))));
+                        lines[l].push((e.borrower, e.limit.unwrap_or_else(|| line(b))));
                     }
                 }
             }
         }
         if !net.complete {
-            for (l, lines) in net.lines.iter_mut().enumerate() {
+            for (l, lines) in lines.iter_mut().enumerate() {
                 // A repeated edge keeps its first limit.
                 lines.sort_by_key(|x| x.0);
                 lines.dedup_by_key(|x| x.0);
@@ -145,6 +148,22 @@ impl Network {
                 c.sort_unstable();
                 c.dedup();
             }
+            let find = |lines: &[(u32, Money)], b: u32| {
+                lines
+                    .binary_search_by_key(&b, |x| x.0)
+                    .map_or(Money::ZERO, |k| lines[k].1)
+            };
+            net.contact_lines = net
+                .contacts
+                .iter()
+                .enumerate()
+                .map(|(i, contacts)| {
+                    contacts
+                        .iter()
+                        .map(|&j| (find(&lines[i], j), find(&lines[j as usize], i as u32)))
+                        .collect()
+                })
+                .collect();
             for (i, contacts) in net.contacts.iter().enumerate() {
                 net.reach[i] = contacts
                     .iter()
@@ -163,9 +182,9 @@ impl Network {
         if self.complete {
             return self.line_to[borrower as usize];
         }
-        let lines = &self.lines[lender as usize];
-        match lines.binary_search_by_key(&borrower, |x| x.0) {
-            Ok(k) => lines[k].1,
+        let contacts = &self.contacts[lender as usize];
+        match contacts.binary_search(&borrower) {
+            Ok(k) => self.contact_lines[lender as usize][k].0,
             Err(_) => Money::ZERO,
         }
     }
@@ -191,7 +210,7 @@ impl Network {
         if self.complete {
             self.line_to.len()
         } else {
-            self.lines.len()
+            self.contacts.len()
         }
     }
 
@@ -272,6 +291,10 @@ pub struct OtcMarket {
     callers: Vec<u32>,
     credit_used: PairMap,
     traded_pairs: Vec<(u32, u32)>,
+    /// Per bank: G(z) at its current position this session (NaN: not computed yet).
+    g_at_position: Vec<f64>,
+    /// Per bank: (round, π) for the last round π was computed in (round 0: never).
+    again: Vec<(u32, f64)>,
 }
 
 impl OtcMarket {
@@ -290,6 +313,8 @@ impl OtcMarket {
             callers: Vec::with_capacity(n),
             credit_used: PairMap::default(),
             traded_pairs: Vec::new(),
+            g_at_position: vec![f64::NAN; n],
+            again: vec![(0, 0.0); n],
         }
     }
 
@@ -318,6 +343,8 @@ impl OtcMarket {
             .extend(participants.iter().map(|p| p.position.0));
         self.credit_used.clear();
         self.traded_pairs.clear();
+        self.g_at_position.fill(f64::NAN);
+        self.again.fill((0, 0.0));
         if n < 2 {
             return;
         }
@@ -358,17 +385,19 @@ impl OtcMarket {
                 let caller = self.callers[c];
                 let calls = whole + u32::from(fraction > 0.0 && rng.random::<f64>() < fraction);
                 for _ in 0..calls {
-                    let Some(other) = self.pick_counterparty(caller, rng) else {
+                    let Some(pick) = self.pick_counterparty(caller, rng) else {
                         break;
                     };
-                    self.meet(caller, other, terms, participants, schedules, loans);
+                    self.meet(caller, pick, terms, participants, schedules, loans);
                 }
             }
         }
         self.update_relationships();
     }
 
-    fn pick_counterparty<R: Rng + ?Sized>(&self, caller: u32, rng: &mut R) -> Option<u32> {
+    /// The bank `caller` calls, with the credit lines (caller to it, it to caller) when they
+    /// come for free with the pick.
+    fn pick_counterparty<R: Rng + ?Sized>(&self, caller: u32, rng: &mut R) -> Option<Pick> {
         if self.matching == Matching::Relationship {
             let partners = &self.relationships[caller as usize];
             let total: f64 = partners.iter().map(|x| x.1).sum();
@@ -377,7 +406,7 @@ impl OtcMarket {
                 let mut u = rng.random::<f64>() * (1.0 + total);
                 for &(partner, w) in partners {
                     if u < w {
-                        return Some(partner);
+                        return Some((partner, None));
                     }
                     u -= w;
                 }
@@ -387,10 +416,16 @@ impl OtcMarket {
             None => {
                 let n = self.positions.len() as u32;
                 let j = rng.random_range(0..n - 1);
-                Some(if j >= caller { j + 1 } else { j })
+                Some((if j >= caller { j + 1 } else { j }, None))
             }
             Some([]) => None,
-            Some(list) => Some(list[rng.random_range(0..list.len())]),
+            Some(list) => {
+                let k = rng.random_range(0..list.len());
+                Some((
+                    list[k],
+                    Some(self.network.contact_lines[caller as usize][k]),
+                ))
+            }
         }
     }
 
@@ -399,7 +434,7 @@ impl OtcMarket {
     fn meet(
         &mut self,
         a: u32,
-        b: u32,
+        (b, lines): Pick,
         terms: Terms,
         participants: &[Participant],
         schedules: &[MarginalValue],
@@ -416,23 +451,25 @@ impl OtcMarket {
         let (borrower, lender) = if borrower { (a, b) } else { (b, a) };
         let key = pair_key(lender, borrower);
         let used = self.credit_used.get(&key).copied().unwrap_or(Money::ZERO);
-        let headroom = (self.network.credit_line(lender, borrower) - used).0;
-        let q = (amount.min(headroom as f64)).floor();
+        let line = match lines {
+            Some((a_to_b, _)) if lender == a => a_to_b,
+            Some((_, b_to_a)) => b_to_a,
+            None => self.network.credit_line(lender, borrower),
+        };
+        let headroom = (line - used).0;
+        // Whole units, rounded down (truncation: both are positive here, and it avoids a
+        // libm `floor` call on the hot path).
+        let q = amount.min(headroom as f64).min(MAX_LINE) as i64 as f64;
         if q < 1.0 {
             return;
         }
         let (l, bo) = (side(lender), side(borrower));
-        let lender_cost = l.mean_value(l.position - q, l.position);
-        let borrower_value = bo.mean_value(bo.position, bo.position + q);
+        let lender_cost = self.block_value(lender, &l, -q);
+        let borrower_value = self.block_value(borrower, &bo, q);
         let (lender_value, borrower_value) = if terms.foresight > 0.0 && terms.calls_left > 0.0 {
-            let continuation = |bank: u32, own: f64| {
-                let meetings = terms.calls_left * self.network.meetings_per_call(bank);
-                let again = terms.foresight * (1.0 - (-meetings).exp());
-                again * terms.anticipated + (1.0 - again) * own
-            };
             (
-                continuation(lender, lender_cost),
-                continuation(borrower, borrower_value),
+                self.continuation(lender, &terms, lender_cost),
+                self.continuation(borrower, &terms, borrower_value),
             )
         } else {
             (lender_cost, borrower_value)
@@ -453,6 +490,55 @@ impl OtcMarket {
             rate_bp,
             round: terms.round,
         });
+    }
+
+    /// Mean marginal value of the block of reserves between the bank's position and its
+    /// position plus `change`. For a one-step schedule, `G(z) = zΦ(z) + φ(z)` at the current
+    /// position is cached per bank (it was computed as the new end of its previous block),
+    /// which halves the special functions per trade; other schedules integrate directly.
+    fn block_value(&mut self, bank: u32, side: &Side<'_>, change: f64) -> f64 {
+        let schedule = side.schedule;
+        let sd = side.p.perceived_sd;
+        let (lo, hi) = if change < 0.0 {
+            (side.position + change, side.position)
+        } else {
+            (side.position, side.position + change)
+        };
+        if schedule.steps.len() != 1 || sd <= 0.0 {
+            return side.mean_value(lo, hi);
+        }
+        let (k, v1) = schedule.steps[0];
+        let z = |x: f64| (k + side.p.buffer - x) / sd;
+        let cached = &mut self.g_at_position[bank as usize];
+        let z_now = z(side.position);
+        let g_now = if cached.is_nan() { g(z_now) } else { *cached };
+        let z_new = z(side.position + change);
+        let g_new = g(z_new);
+        *cached = g_new;
+        let (z_lo, z_hi) = (z(lo), z(hi));
+        let prob = if z_lo - z_hi < 1e-6 {
+            cdf(0.5 * (z_lo + z_hi))
+        } else {
+            let (g_lo, g_hi) = if change < 0.0 {
+                (g_new, g_now)
+            } else {
+                (g_now, g_new)
+            };
+            ((g_lo - g_hi) / (z_lo - z_hi)).clamp(0.0, 1.0)
+        };
+        v1 + (schedule.below - v1) * prob
+    }
+
+    /// The bank's continuation value ρ = π r̂ + (1 - π) `own`, with π cached per bank and
+    /// round.
+    fn continuation(&mut self, bank: u32, terms: &Terms, own: f64) -> f64 {
+        let (round, again) = &mut self.again[bank as usize];
+        if *round != terms.round {
+            let meetings = terms.calls_left * self.network.meetings_per_call(bank);
+            *again = terms.foresight * (1.0 - (-meetings).exp());
+            *round = terms.round;
+        }
+        *again * terms.anticipated + (1.0 - *again) * own
     }
 
     /// Strength moves `learning_rate` of the way to 1 for pairs that traded today and to 0
@@ -481,6 +567,9 @@ impl OtcMarket {
         }
     }
 }
+
+/// A counterparty and, when known without a search, the lines (caller to it, it to caller).
+type Pick = (u32, Option<(Money, Money)>);
 
 /// What a meeting in a given round shares with every other meeting of that round.
 #[derive(Clone, Copy)]
@@ -611,8 +700,13 @@ fn mean_prob_below(k: f64, lo: f64, hi: f64, sd: f64) -> f64 {
     if z_lo - z_hi < 1e-6 {
         return cdf(0.5 * (z_lo + z_hi));
     }
-    let g = |z: f64| z * cdf(z) + pdf(z);
     ((g(z_lo) - g(z_hi)) / (z_lo - z_hi)).clamp(0.0, 1.0)
+}
+
+/// G(z) = zΦ(z) + φ(z), an antiderivative of Φ.
+#[inline]
+fn g(z: f64) -> f64 {
+    z * cdf(z) + pdf(z)
 }
 
 #[cfg(test)]
