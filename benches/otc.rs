@@ -3,6 +3,11 @@
 //! simulated day with the OTC market at 1000 banks.
 //!
 //! `cargo bench --bench otc`. Figures and the machine are recorded in docs/performance.md.
+//!
+//! Criterion measures wall-clock time, which a busy machine inflates. With
+//! `CORRIDOR_CPU_TIME=1` the session benchmarks instead print the thread's CPU time per
+//! session over a fixed number of sessions (Linux only: read from /proc, 10 ms ticks, so
+//! about 3 s of work per figure keeps the resolution under 0.5%).
 
 use std::sync::Arc;
 
@@ -61,6 +66,27 @@ fn session(c: &mut Criterion) {
             let mut market = OtcMarket::new(otc, network);
             let mut loans: Vec<Loan> = Vec::new();
             let mut scratch = MarketScratch::default();
+            if std::env::var_os("CORRIDOR_CPU_TIME").is_some() {
+                let sessions = (3_000_000 / n as u64).max(20);
+                let start = thread_cpu_ticks();
+                for _ in 0..sessions {
+                    loans.clear();
+                    market.trade(
+                        &participants,
+                        &schedules,
+                        &mut loans,
+                        &mut scratch,
+                        &mut rng,
+                    );
+                }
+                let ms = (thread_cpu_ticks() - start) as f64 * 10.0 / sessions as f64;
+                println!(
+                    "cpu time otc_session/{name}/{n}: {ms:.3} ms per session \
+                     ({sessions} sessions, {} loans in the last)",
+                    loans.len()
+                );
+                continue;
+            }
             group.throughput(Throughput::Elements(n as u64));
             group.bench_function(BenchmarkId::new(name, n), |b| {
                 b.iter(|| {
@@ -78,6 +104,20 @@ fn session(c: &mut Criterion) {
         }
     }
     group.finish();
+}
+
+/// User plus system CPU time of this thread, in clock ticks (1/100 s on Linux).
+fn thread_cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat")
+        .expect("CORRIDOR_CPU_TIME needs Linux's /proc/thread-self/stat");
+    // Fields after the command name, which is in parentheses: utime and stime are 14 and 15.
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    fields[11].parse::<u64>().unwrap_or(0) + fields[12].parse::<u64>().unwrap_or(0)
 }
 
 /// A whole business day (payments, market, shocks, facilities) with the OTC market.

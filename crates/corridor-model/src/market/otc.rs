@@ -37,11 +37,9 @@
 //! from bilateral bargains at positions the search process produced. What is left
 //! unmatched goes to the standing facilities at the close.
 //!
-//! Cost: O(banks × contact_rate) per round (plus O(partners) per relationship draw); credit
-//! use is a hash map keyed by the ordered pair, so no N × N matrix is ever built.
+//! Cost: O(banks × contact_rate) per round (plus O(partners) per relationship draw); the
+//! day's credit use is a short list per lender, so no N × N matrix is ever built.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use rand::{Rng, RngExt};
@@ -248,32 +246,6 @@ fn bernoulli_indices<R: Rng + ?Sized>(rng: &mut R, p: f64, count: u64, mut f: im
     }
 }
 
-/// A multiplicative hash for the (lender, borrower) key: lookups only, never iterated, so
-/// the output does not depend on it.
-#[derive(Default)]
-struct PairHasher(u64);
-
-impl Hasher for PairHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_u64(&mut self, x: u64) {
-        self.0 = (self.0 ^ x).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        self.0 ^= self.0 >> 29;
-    }
-}
-
-type PairMap = HashMap<u64, Money, BuildHasherDefault<PairHasher>>;
-
-fn pair_key(lender: u32, borrower: u32) -> u64 {
-    ((lender as u64) << 32) | borrower as u64
-}
-
 /// One run's OTC market: parameters, the shared network, relationships (which persist from
 /// day to day) and reusable buffers.
 #[derive(Clone, Debug)]
@@ -289,7 +261,11 @@ pub struct OtcMarket {
     relationships: Vec<Vec<(u32, f64)>>,
     positions: Vec<i64>,
     callers: Vec<u32>,
-    credit_used: PairMap,
+    /// Per lender: today's lending to each borrower, (borrower, amount). A lender trades
+    /// with a handful of borrowers a day, so a short list scanned in place beats hashing.
+    credit_used: Vec<Vec<(u32, Money)>>,
+    /// Lenders with entries in `credit_used` (cleared at the next session).
+    lenders_today: Vec<u32>,
     traded_pairs: Vec<(u32, u32)>,
     /// Per bank: G(z) at its current position this session (NaN: not computed yet).
     g_at_position: Vec<f64>,
@@ -311,7 +287,8 @@ impl OtcMarket {
             relationships: vec![Vec::new(); n],
             positions: Vec::with_capacity(n),
             callers: Vec::with_capacity(n),
-            credit_used: PairMap::default(),
+            credit_used: vec![Vec::new(); n],
+            lenders_today: Vec::new(),
             traded_pairs: Vec::new(),
             g_at_position: vec![f64::NAN; n],
             again: vec![(0, 0.0); n],
@@ -341,7 +318,10 @@ impl OtcMarket {
         self.positions.clear();
         self.positions
             .extend(participants.iter().map(|p| p.position.0));
-        self.credit_used.clear();
+        for &l in &self.lenders_today {
+            self.credit_used[l as usize].clear();
+        }
+        self.lenders_today.clear();
         self.traded_pairs.clear();
         self.g_at_position.fill(f64::NAN);
         self.again.fill((0, 0.0));
@@ -449,8 +429,10 @@ impl OtcMarket {
             return;
         };
         let (borrower, lender) = if borrower { (a, b) } else { (b, a) };
-        let key = pair_key(lender, borrower);
-        let used = self.credit_used.get(&key).copied().unwrap_or(Money::ZERO);
+        let slot = self.credit_used[lender as usize]
+            .iter()
+            .position(|x| x.0 == borrower);
+        let used = slot.map_or(Money::ZERO, |k| self.credit_used[lender as usize][k].1);
         let line = match lines {
             Some((a_to_b, _)) if lender == a => a_to_b,
             Some((_, b_to_a)) => b_to_a,
@@ -478,7 +460,16 @@ impl OtcMarket {
         let amount = Money(q as i64);
         self.positions[lender as usize] -= amount.0;
         self.positions[borrower as usize] += amount.0;
-        self.credit_used.insert(key, used + amount);
+        let exposures = &mut self.credit_used[lender as usize];
+        match slot {
+            Some(k) => exposures[k].1 += amount,
+            None => {
+                if exposures.is_empty() {
+                    self.lenders_today.push(lender);
+                }
+                exposures.push((borrower, amount));
+            }
+        }
         if self.learning_rate > 0.0 {
             self.traded_pairs
                 .push((lender.min(borrower), lender.max(borrower)));
