@@ -140,10 +140,17 @@ fn clearing(c: &mut Criterion) {
         let (participants, schedules) = (participants.to_vec(), schedules.to_vec());
         let mut scratch = MarketScratch::default();
         let mut loans: Vec<Loan> = Vec::new();
+        let mut market = Market::Call;
         group.bench_function(name, |b| {
             b.iter(|| {
                 loans.clear();
-                Market::Call.trade(&participants, &schedules, &mut loans, &mut scratch);
+                market.trade(
+                    &participants,
+                    &schedules,
+                    &mut loans,
+                    &mut scratch,
+                    &mut rng,
+                );
                 loans.len()
             })
         });

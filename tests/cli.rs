@@ -120,6 +120,13 @@ fn written_files_have_the_documented_schema_and_metadata() {
         ("maintenance_day", DataType::UInt32),
         ("nonbank_lending", DataType::Int64),
         ("reverse_repo_use", DataType::Int64),
+        ("rate_p01_bp", DataType::Float64),
+        ("rate_p25_bp", DataType::Float64),
+        ("rate_p75_bp", DataType::Float64),
+        ("rate_p99_bp", DataType::Float64),
+        ("active_lenders", DataType::UInt32),
+        ("active_borrowers", DataType::UInt32),
+        ("top5_lender_share", DataType::Float64),
     ];
     let schema = daily.schema().clone();
     let got: Vec<(&str, DataType)> = schema

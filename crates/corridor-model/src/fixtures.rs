@@ -117,3 +117,22 @@ pub fn busy_corridor(banks: u32, days: u32) -> Params {
     };
     p
 }
+
+/// `base` with its market switched to an OTC market of `rounds` rounds and `contact_rate`
+/// calls per bank and round, random matching, equal bargaining power, on `network` with
+/// credit lines of 10 × the borrower's size (never binding in the fixtures' scale).
+pub fn with_otc(mut base: Params, rounds: u32, contact_rate: f64, network: NetworkKind) -> Params {
+    base.market.mechanism = MarketMechanism::Otc(OtcParams {
+        rounds,
+        contact_rate,
+        bargaining_power: 0.5,
+        foresight: 1.0,
+        matching: Matching::Random,
+        network: NetworkParams {
+            kind: network,
+            credit_limit_multiple: 10.0,
+            relationship_learning_rate: 0.0,
+        },
+    });
+    base
+}

@@ -311,6 +311,73 @@ pub struct MonthlyGovernmentFlow {
 pub enum MarketMechanism {
     /// A Walrasian call market with one clearing rate (Poole 1968).
     Call,
+    /// Bilateral search and bargaining over a session of rounds (Afonso and Lagos 2015).
+    Otc(OtcParams),
+}
+
+/// The over-the-counter market: who meets whom, how often, and how they split the gains.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OtcParams {
+    /// Trading rounds in the session.
+    pub rounds: u32,
+    /// Expected number of counterparties a bank away from its target contacts per round
+    /// (the integer part for sure, the fraction with that probability).
+    pub contact_rate: f64,
+    /// The lender's share of the gains from trade in the Nash bargain, in [0, 1].
+    pub bargaining_power: f64,
+    /// Weight, in [0, 1], banks put on trading again later in the session when they value
+    /// reserves now: 0 makes their outside options the standing facilities alone (myopic),
+    /// 1 weights the anticipated clearing value by the chance of another meeting.
+    pub foresight: f64,
+    pub matching: Matching,
+    pub network: NetworkParams,
+}
+
+/// How a bank picks the counterparty it calls.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Matching {
+    /// Uniformly among its credit-network neighbours (Afonso and Lagos 2015).
+    Random,
+    /// Past trading partners first, in proportion to relationship strength; otherwise a
+    /// random neighbour.
+    Relationship,
+}
+
+/// The credit network: who may call whom and who lends how much to whom.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NetworkParams {
+    pub kind: NetworkKind,
+    /// A lender's credit line to a borrower, as a multiple of the borrower's size
+    /// (edges of an edge list may give their own limit).
+    pub credit_limit_multiple: f64,
+    /// Relationship strength moves this share of the way toward 1 on a day two banks
+    /// trade, and toward 0 on a day they do not.
+    pub relationship_learning_rate: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum NetworkKind {
+    /// Every bank has a credit line to every other bank.
+    Complete,
+    /// The `core_size` largest banks form a core; each pair of banks is linked (both
+    /// ways) independently with the density of its block.
+    CorePeriphery {
+        core_size: u32,
+        core_density: f64,
+        core_periphery_density: f64,
+        periphery_density: f64,
+    },
+    /// Credit lines read from a file by the scenario crate.
+    EdgeList(Vec<CreditLine>),
+}
+
+/// A lender's credit line to a borrower (bank indices: 0 is the largest bank).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CreditLine {
+    pub lender: u32,
+    pub borrower: u32,
+    /// `None`: `credit_limit_multiple` × the borrower's size.
+    pub limit: Option<Money>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -42,6 +42,19 @@ pub struct DayRecord {
     pub nonbank_lending: Money,
     /// Placed by non-banks at the overnight reverse repo facility tonight.
     pub reverse_repo_use: Money,
+    /// Volume-weighted percentiles of the day's loan rates (the smallest rate at which the
+    /// cumulative volume of loans sorted by rate reaches 1%, 25%, 75%, 99% of the day's
+    /// volume), as published for the effective federal funds rate; `None` without trades.
+    pub rate_p01_bp: Option<f64>,
+    pub rate_p25_bp: Option<f64>,
+    pub rate_p75_bp: Option<f64>,
+    pub rate_p99_bp: Option<f64>,
+    /// Lenders (banks and non-banks) that lent, and banks that borrowed, at least once today.
+    pub active_lenders: u32,
+    pub active_borrowers: u32,
+    /// Share of the day's volume lent by the five largest lenders of the day; `None`
+    /// without trades.
+    pub top5_lender_share: Option<f64>,
 }
 
 /// One row of `banks.parquet`: a bank's end-of-day balance sheet.
@@ -63,6 +76,10 @@ pub struct BankDayRecord {
     pub deposit_facility: Money,
     /// The bank's minimum reserve requirement in force (0 without requirements).
     pub required_reserves: Money,
+    /// Volume-weighted mean rate of the bank's interbank borrowing (lending) today; `None`
+    /// when it borrowed (lent) nothing.
+    pub avg_borrowing_rate_bp: Option<f64>,
+    pub avg_lending_rate_bp: Option<f64>,
 }
 
 /// One row of `trades.parquet`: an overnight interbank loan. Lenders numbered from the
@@ -74,6 +91,8 @@ pub struct TradeRecord {
     pub borrower: u32,
     pub amount: Money,
     pub rate_bp: f64,
+    /// The trading round of the session (0 in the call market, 1..=rounds in the OTC market).
+    pub round: u32,
 }
 
 /// Which optional per-bank and per-trade rows a run should keep.

@@ -5,6 +5,7 @@
 //! records. Nothing here reads a clock, does I/O or keeps global state.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use rand::Rng;
 use rand_distr::weighted::WeightedAliasIndex;
@@ -15,7 +16,7 @@ use crate::bank::Bank;
 use crate::calendar::{BusinessDay, Calendar};
 use crate::central_bank::CentralBank;
 use crate::framework;
-use crate::market::{Loan, Market, MarketScratch, Participant};
+use crate::market::{Loan, Market, MarketScratch, Network, OtcMarket, Participant};
 use crate::money::{Money, interest, split_pro_rata};
 use crate::nonbank::NonBanks;
 use crate::params::{CentralBankParams, MarketMechanism, NonBankParams, Params, SizeDistribution};
@@ -23,13 +24,16 @@ use crate::records::{BankDayRecord, DayRecord, RecordOptions, RunRecords, TradeR
 use crate::remuneration::{MarginalValue, Remuneration};
 use crate::requirement::RequirementBook;
 
-/// The banking system's fixed characteristics: bank sizes, largest first.
+/// The banking system's fixed characteristics: bank sizes, largest first, and (for the OTC
+/// market) the credit network.
 ///
 /// Drawn once per batch from its own stream, so every Monte Carlo run of a batch simulates
 /// the same banks under different shocks.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Population {
     pub sizes: Vec<f64>,
+    /// Shared by every run of the batch; `None` for the call market.
+    pub network: Option<Arc<Network>>,
 }
 
 impl Population {
@@ -53,7 +57,12 @@ impl Population {
             *s *= mean / sample_mean;
         }
         sizes.sort_by(|a, b| b.total_cmp(a));
-        Population { sizes }
+        // Drawn after the sizes, so a call-market population is unchanged by its existence.
+        let network = match &params.market.mechanism {
+            MarketMechanism::Call => None,
+            MarketMechanism::Otc(otc) => Some(Arc::new(Network::build(&otc.network, &sizes, rng))),
+        };
+        Population { sizes, network }
     }
 }
 
@@ -86,6 +95,45 @@ fn repay_central_bank(
     bank.income(-owed);
     *cb_capital += owed;
     principal + owed
+}
+
+/// What `Simulation::market_statistics` reports for the day's record.
+struct MarketStats {
+    percentiles: Option<[f64; 4]>,
+    active_lenders: u32,
+    active_borrowers: u32,
+    top5_lender_share: Option<f64>,
+}
+
+/// Volume-weighted mean rate of (volume, Σ amount × rate); `None` for no volume.
+fn mean_rate((volume, weighted): (Money, f64)) -> Option<f64> {
+    (volume > Money::ZERO).then(|| weighted / volume.as_f64())
+}
+
+/// Volume-weighted percentiles of loans sorted by rate: for each share p, the rate of the
+/// loan at which the cumulative volume first reaches p × `volume` (the convention of the
+/// New York Fed's published EFFR percentiles). A one-rate day gives that rate everywhere.
+pub fn volume_weighted_percentiles(
+    sorted: &[(f64, Money)],
+    volume: Money,
+    shares: [f64; 4],
+) -> [f64; 4] {
+    let mut out = [f64::NAN; 4];
+    let mut cumulative = Money::ZERO;
+    let mut k = 0;
+    for &(rate, amount) in sorted {
+        cumulative += amount;
+        while k < 4 && cumulative.as_f64() >= shares[k] * volume.as_f64() {
+            out[k] = rate;
+            k += 1;
+        }
+    }
+    // Rounding cannot leave a share unreached (the shares are below 1), but be total.
+    let last = sorted.last().map_or(f64::NAN, |x| x.0);
+    for o in out.iter_mut().skip(k) {
+        *o = last;
+    }
+    out
 }
 
 /// One Monte Carlo run's state.
@@ -136,6 +184,11 @@ pub struct Simulation {
     market_scratch: MarketScratch,
     participants: Vec<Participant>,
     loans_today: Vec<Loan>,
+    /// Per bank, today's interbank lending and borrowing: (volume, Σ amount × rate).
+    lent_today: Vec<(Money, f64)>,
+    borrowed_today: Vec<(Money, f64)>,
+    /// Today's (rate, amount) pairs, sorted by rate for the percentiles.
+    rates_by_volume: Vec<(f64, Money)>,
     split: Vec<Money>,
     /// Each bank's balance above what counted toward its requirement tonight.
     excess_balances: Vec<Money>,
@@ -228,8 +281,16 @@ impl Simulation {
             .clone()
             .map(|rr| RequirementBook::new(rr, n));
         let tiers = framework::bank_tiers(&regime, sizes, &vec![Money::ZERO; n]);
-        let market = match params.market.mechanism {
+        let market = match &params.market.mechanism {
             MarketMechanism::Call => Market::Call,
+            MarketMechanism::Otc(otc) => {
+                let network = population
+                    .network
+                    .clone()
+                    .filter(|net| net.len() == n)
+                    .expect("an OTC market needs a population drawn with its parameters");
+                Market::Otc(Box::new(OtcMarket::new(otc, network)))
+            }
         };
 
         let payee_choice = if n >= 2 && params.payments.per_bank_per_period > 0.0 {
@@ -246,6 +307,7 @@ impl Simulation {
             None
         };
 
+        let lenders = n + non_banks.len();
         Simulation {
             params: params.clone(),
             calendar,
@@ -279,6 +341,10 @@ impl Simulation {
             market_scratch: MarketScratch::default(),
             participants: Vec::with_capacity(n),
             loans_today: Vec::new(),
+            // Lenders include the non-banks, numbered after the banks.
+            lent_today: vec![(Money::ZERO, 0.0); lenders],
+            borrowed_today: vec![(Money::ZERO, 0.0); n],
+            rates_by_volume: Vec::new(),
             split: Vec::with_capacity(n),
             excess_balances: Vec::with_capacity(n),
             late_draws: Vec::with_capacity(n),
@@ -357,10 +423,12 @@ impl Simulation {
             &self.schedules,
             &mut self.loans_today,
             &mut self.market_scratch,
+            rng,
         );
         let (volume, weighted_rate, nonbank_lending) = self.settle_loans(today, options, out);
         let trade_count = self.loans_today.len() as u32;
         std::mem::swap(&mut self.open_loans, &mut self.loans_today);
+        let market_stats = self.market_statistics(volume);
 
         // Queued payments settle now if they can, and at the close regardless: the
         // lending facility covers whatever shortfall that leaves.
@@ -414,6 +482,13 @@ impl Simulation {
                 .map_or(0, |b| b.maintenance_day(today)),
             nonbank_lending,
             reverse_repo_use,
+            rate_p01_bp: market_stats.percentiles.map(|p| p[0]),
+            rate_p25_bp: market_stats.percentiles.map(|p| p[1]),
+            rate_p75_bp: market_stats.percentiles.map(|p| p[2]),
+            rate_p99_bp: market_stats.percentiles.map(|p| p[3]),
+            active_lenders: market_stats.active_lenders,
+            active_borrowers: market_stats.active_borrowers,
+            top5_lender_share: market_stats.top5_lender_share,
         });
         if options.banks {
             for (i, b) in self.banks.iter().enumerate() {
@@ -435,6 +510,8 @@ impl Simulation {
                         .requirements
                         .as_ref()
                         .map_or(Money::ZERO, |r| r.required[i]),
+                    avg_borrowing_rate_bp: mean_rate(self.borrowed_today[i]),
+                    avg_lending_rate_bp: mean_rate(self.lent_today[i]),
                 });
             }
         }
@@ -650,6 +727,7 @@ impl Simulation {
                     borrower: loan.borrower,
                     amount: loan.amount,
                     rate_bp: loan.rate_bp,
+                    round: loan.round,
                 });
             }
         }
@@ -740,6 +818,52 @@ impl Simulation {
             cb.capital -= earned;
         }
         placed_total
+    }
+
+    /// Dispersion and concentration of today's loans (in `self.open_loans` once the market
+    /// has closed): volume-weighted percentiles, active banks, the five
+    /// largest lenders' share. Also fills each bank's lending and borrowing totals.
+    fn market_statistics(&mut self, volume: Money) -> MarketStats {
+        let loans = &self.open_loans;
+        self.lent_today.fill((Money::ZERO, 0.0));
+        self.borrowed_today.fill((Money::ZERO, 0.0));
+        self.rates_by_volume.clear();
+        for loan in loans {
+            let weighted = loan.amount.as_f64() * loan.rate_bp;
+            let l = &mut self.lent_today[loan.lender as usize];
+            l.0 += loan.amount;
+            l.1 += weighted;
+            let b = &mut self.borrowed_today[loan.borrower as usize];
+            b.0 += loan.amount;
+            b.1 += weighted;
+            self.rates_by_volume.push((loan.rate_bp, loan.amount));
+        }
+        let active = |v: &[(Money, f64)]| v.iter().filter(|x| x.0 > Money::ZERO).count() as u32;
+        let mut stats = MarketStats {
+            percentiles: None,
+            active_lenders: active(&self.lent_today),
+            active_borrowers: active(&self.borrowed_today),
+            top5_lender_share: None,
+        };
+        if volume <= Money::ZERO {
+            return stats;
+        }
+        self.rates_by_volume.sort_by(|a, b| a.0.total_cmp(&b.0));
+        stats.percentiles = Some(volume_weighted_percentiles(
+            &self.rates_by_volume,
+            volume,
+            [0.01, 0.25, 0.75, 0.99],
+        ));
+        let mut top = [Money::ZERO; 5];
+        for &(lent, _) in &self.lent_today {
+            if lent > top[4] {
+                top[4] = lent;
+                top.sort_by(|a, b| b.cmp(a));
+            }
+        }
+        let top_total: Money = top.iter().copied().sum();
+        stats.top5_lender_share = Some(top_total.as_f64() / volume.as_f64());
+        stats
     }
 
     /// Repays last night's interbank loans, lending-facility loans and fine-tuning

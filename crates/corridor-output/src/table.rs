@@ -231,6 +231,13 @@ record_table! {
         maintenance_day: U32,
         nonbank_lending: Money,
         reverse_repo_use: Money,
+        rate_p01_bp: OptF64,
+        rate_p25_bp: OptF64,
+        rate_p75_bp: OptF64,
+        rate_p99_bp: OptF64,
+        active_lenders: U32,
+        active_borrowers: U32,
+        top5_lender_share: OptF64,
     }
 }
 
@@ -251,6 +258,8 @@ record_table! {
         equity: Money,
         deposit_facility: Money,
         required_reserves: Money,
+        avg_borrowing_rate_bp: OptF64,
+        avg_lending_rate_bp: OptF64,
     }
 }
 
@@ -262,6 +271,7 @@ record_table! {
         borrower: U32,
         amount: Money,
         rate_bp: F64,
+        round: U32,
     }
 }
 

@@ -56,6 +56,13 @@ fn day_record(day: u32, rate: Option<f64>, volume: i64, reserves: i64) -> DayRec
         maintenance_day: day % 7 + 1,
         nonbank_lending: Money(volume / 2),
         reverse_repo_use: Money(3 * day as i64),
+        rate_p01_bp: rate.map(|r| r - 3.0),
+        rate_p25_bp: rate.map(|r| r - 1.0),
+        rate_p75_bp: rate.map(|r| r + 1.0),
+        rate_p99_bp: rate.map(|r| r + 3.0),
+        active_lenders: (volume % 7) as u32,
+        active_borrowers: (volume % 5) as u32,
+        top5_lender_share: rate.map(|_| 0.25 + (day % 4) as f64 / 8.0),
     }
 }
 
@@ -109,6 +116,8 @@ fn synthetic_runs(runs: u32, days: u32) -> Vec<RunRecords> {
                         equity: Money(9),
                         deposit_facility: Money(10),
                         required_reserves: Money(11 + bank as i64),
+                        avg_borrowing_rate_bp: rate.filter(|_| bank == 1),
+                        avg_lending_rate_bp: rate.filter(|_| bank == 0).map(|r| r - 0.5),
                     });
                 }
                 for _ in 0..(rng.next() % 3) {
@@ -118,6 +127,7 @@ fn synthetic_runs(runs: u32, days: u32) -> Vec<RunRecords> {
                         borrower: 1,
                         amount: Money(volume),
                         rate_bp: rate.unwrap_or(0.0),
+                        round: (rng.next() % 10) as u32,
                     });
                 }
             }
@@ -371,6 +381,13 @@ fn files_have_documented_schemas_metadata_and_rows() {
             ("maintenance_day", UInt32, false),
             ("nonbank_lending", Int64, false),
             ("reverse_repo_use", Int64, false),
+            ("rate_p01_bp", Float64, true),
+            ("rate_p25_bp", Float64, true),
+            ("rate_p75_bp", Float64, true),
+            ("rate_p99_bp", Float64, true),
+            ("active_lenders", UInt32, false),
+            ("active_borrowers", UInt32, false),
+            ("top5_lender_share", Float64, true),
         ])
     );
     assert_metadata(&daily, "daily");
@@ -423,6 +440,21 @@ fn files_have_documented_schemas_metadata_and_rows() {
         daily.u32s("maintenance_day"),
         flat.iter().map(|x| x.1.maintenance_day).collect::<Vec<_>>()
     );
+    for col in ["rate_p01_bp", "rate_p99_bp", "top5_lender_share"] {
+        let want: Vec<Option<f64>> = flat
+            .iter()
+            .map(|x| match col {
+                "rate_p01_bp" => x.1.rate_p01_bp,
+                "rate_p99_bp" => x.1.rate_p99_bp,
+                _ => x.1.top5_lender_share,
+            })
+            .collect();
+        assert_eq!(daily.f64s(col), want, "{col}");
+    }
+    assert_eq!(
+        daily.u32s("active_lenders"),
+        flat.iter().map(|x| x.1.active_lenders).collect::<Vec<_>>()
+    );
     assert_eq!(
         daily.i64s("fine_tuning_amount"),
         flat.iter()
@@ -453,6 +485,8 @@ fn files_have_documented_schemas_metadata_and_rows() {
     ] {
         want.push((name, Int64, false));
     }
+    want.push(("avg_borrowing_rate_bp", Float64, true));
+    want.push(("avg_lending_rate_bp", Float64, true));
     assert_eq!(schema_of(&banks), cols(&want));
     assert_metadata(&banks, "banks");
     assert_eq!(banks.rows(), n_banks);
@@ -463,6 +497,12 @@ fn files_have_documented_schemas_metadata_and_rows() {
             .map(|i| 11 + (i % 3) as i64)
             .collect::<Vec<_>>()
     );
+    let lending: Vec<Option<f64>> = runs
+        .iter()
+        .flat_map(|r| r.banks.iter().map(|b| b.avg_lending_rate_bp))
+        .collect();
+    assert_eq!(banks.f64s("avg_lending_rate_bp"), lending);
+    assert!(lending.iter().any(|r| r.is_none()) && lending.iter().any(|r| r.is_some()));
 
     // trades.parquet
     let trades = read(&out.join(TRADES_FILE));
@@ -475,10 +515,17 @@ fn files_have_documented_schemas_metadata_and_rows() {
             ("borrower", UInt32, false),
             ("amount", Int64, false),
             ("rate_bp", Float64, false),
+            ("round", UInt32, false),
         ])
     );
     assert_metadata(&trades, "trades");
     assert_eq!(trades.rows(), n_trades);
+    assert_eq!(
+        trades.u32s("round"),
+        runs.iter()
+            .flat_map(|r| r.trades.iter().map(|t| t.round))
+            .collect::<Vec<_>>()
+    );
 
     // summary.parquet
     let summary = read(&out.join(SUMMARY_FILE));

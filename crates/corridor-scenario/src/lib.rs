@@ -57,6 +57,7 @@
 
 #![warn(missing_docs)]
 
+mod edges;
 mod error;
 mod raw;
 mod source;

@@ -324,16 +324,36 @@ pub(crate) struct RawMonthly {
     pub amount: Option<f64>,
 }
 
+/// `[market]`. The OTC keys are optional so that a call-market scenario can refuse them;
+/// validation fills in their defaults when `mechanism = "otc"`.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct RawMarket {
     pub mechanism: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rounds: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact_rate: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bargaining_power: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub foresight: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matching: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<RawNetwork>,
 }
 
 impl Default for RawMarket {
     fn default() -> Self {
         RawMarket {
             mechanism: "call".to_owned(),
+            rounds: None,
+            contact_rate: None,
+            bargaining_power: None,
+            foresight: None,
+            matching: None,
+            network: None,
         }
     }
 }
@@ -460,6 +480,40 @@ impl Default for RawReserveRequirement {
     }
 }
 
+/// `[market.network]`, the OTC market's credit network.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawNetwork {
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub core_size: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub core_density: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub core_periphery_density: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub periphery_density: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    pub credit_limit_multiple: f64,
+    pub relationship_learning_rate: f64,
+}
+
+impl Default for RawNetwork {
+    fn default() -> Self {
+        RawNetwork {
+            kind: "complete".to_owned(),
+            core_size: None,
+            core_density: None,
+            core_periphery_density: None,
+            periphery_density: None,
+            path: None,
+            credit_limit_multiple: 0.05,
+            relationship_learning_rate: 0.2,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct RawNonBanks {
@@ -492,6 +546,12 @@ pub(crate) struct RawTimelineEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub set: Option<toml::Table>,
 }
+/// Defaults of the OTC keys of `[market]`, filled in by validation.
+pub(crate) const DEFAULT_ROUNDS: i64 = 10;
+pub(crate) const DEFAULT_CONTACT_RATE: f64 = 0.5;
+pub(crate) const DEFAULT_BARGAINING_POWER: f64 = 0.5;
+pub(crate) const DEFAULT_FORESIGHT: f64 = 1.0;
+pub(crate) const DEFAULT_MATCHING: &str = "random";
 
 /// A date as the user wrote it: a string `"2015-01-02"` or a bare TOML date `2015-01-02`.
 /// Checked (and turned into a `Date`) by the validator; serialised as a string.

@@ -1751,3 +1751,248 @@ fn timeline_as_an_inline_array_and_a_missing_set() {
     assert_eq!(t[0].central_bank.reserve_target, Money(100));
     assert_eq!(s.params().central_bank.reserve_target, Money::ZERO);
 }
+
+/// MINIMAL (lines 1-14) plus an OTC market from line 16.
+fn otc(extra: &str) -> String {
+    format!("{MINIMAL}\n[market]\nmechanism = \"otc\"\n{extra}")
+}
+
+#[test]
+fn otc_market_keys_are_read_and_defaulted() {
+    use corridor_model::params::{Matching, NetworkKind};
+    let s = ok(&otc(""), &[]);
+    let MarketMechanism::Otc(m) = &s.params().market.mechanism else {
+        panic!("not an OTC market")
+    };
+    assert_eq!((m.rounds, m.contact_rate), (10, 0.5));
+    assert_eq!((m.bargaining_power, m.foresight), (0.5, 1.0));
+    assert_eq!(m.matching, Matching::Random);
+    assert_eq!(m.network.kind, NetworkKind::Complete);
+    assert_eq!(m.network.credit_limit_multiple, 0.05);
+    assert_eq!(m.network.relationship_learning_rate, 0.2);
+    // The defaults are written into the resolved scenario, which reads back the same.
+    let resolved = s.resolved_toml();
+    for key in [
+        "rounds = 10",
+        "contact_rate = 0.5",
+        "matching = \"random\"",
+        "kind = \"complete\"",
+    ] {
+        assert!(resolved.contains(key), "missing {key:?} in\n{resolved}");
+    }
+    assert_same_scenario(&s, &parse("resolved.toml", &resolved, &[]).unwrap());
+
+    let s = ok(
+        &otc(
+            "rounds = 4\ncontact_rate = 2.5\nbargaining_power = 0.3\nforesight = 0\n\
+             matching = \"relationship\"\n[market.network]\nkind = \"core_periphery\"\n\
+             core_size = 2\ncore_density = 1\ncore_periphery_density = 0.5\n\
+             periphery_density = 0\ncredit_limit_multiple = 0.2\n\
+             relationship_learning_rate = 0.05\n",
+        ),
+        &[],
+    );
+    let MarketMechanism::Otc(m) = &s.params().market.mechanism else {
+        panic!("not an OTC market")
+    };
+    assert_eq!(
+        (m.rounds, m.contact_rate, m.bargaining_power),
+        (4, 2.5, 0.3)
+    );
+    assert_eq!((m.foresight, m.matching), (0.0, Matching::Relationship));
+    assert_eq!(
+        m.network.kind,
+        NetworkKind::CorePeriphery {
+            core_size: 2,
+            core_density: 1.0,
+            core_periphery_density: 0.5,
+            periphery_density: 0.0
+        }
+    );
+    assert_eq!(
+        (
+            m.network.credit_limit_multiple,
+            m.network.relationship_learning_rate
+        ),
+        (0.2, 0.05)
+    );
+    // Switching the mechanism leaves the OTC keys unread, so one file serves both markets.
+    let call = ok(&otc("rounds = 4\n"), &["market.mechanism=call"]);
+    assert_eq!(call.params().market.mechanism, MarketMechanism::Call);
+}
+
+#[test]
+fn otc_market_values_are_checked() {
+    let e = err(&otc("contact_rate = -1\n"), &[]);
+    check(
+        &e,
+        ErrorKind::InvalidValue,
+        Some(18),
+        Some("market.contact_rate"),
+        "scenarios/x.toml:18: market.contact_rate = -1: expected a number in [0, 100]",
+    );
+    let e = err(&otc("rounds = 0\n"), &[]);
+    check(
+        &e,
+        ErrorKind::InvalidValue,
+        Some(18),
+        Some("market.rounds"),
+        "scenarios/x.toml:18: market.rounds = 0: expected a positive integer (1 to 1000)",
+    );
+    let e = err(&otc("matching = \"gossip\"\n"), &[]);
+    check(
+        &e,
+        ErrorKind::InvalidValue,
+        Some(18),
+        Some("market.matching"),
+        r#"scenarios/x.toml:18: market.matching = "gossip": expected one of "random", "relationship""#,
+    );
+    let e = err(&otc(""), &["market.bargaining_power=1.5"]);
+    check(
+        &e,
+        ErrorKind::InvalidValue,
+        None,
+        Some("market.bargaining_power"),
+        "scenarios/x.toml (from --set): market.bargaining_power = 1.5: expected a number in [0, 1]",
+    );
+    let e = err(MINIMAL, &["market.mechanism=\"auction\""]);
+    check(
+        &e,
+        ErrorKind::InvalidValue,
+        None,
+        Some("market.mechanism"),
+        r#"scenarios/x.toml (from --set): market.mechanism = "auction": expected one of "call", "otc""#,
+    );
+    // Network keys: per-kind keys, required keys, ranges.
+    let net = |body: &str| otc(&format!("[market.network]\n{body}"));
+    let e = err(&net("kind = \"complete\"\ncore_size = 2\n"), &[]);
+    check(
+        &e,
+        ErrorKind::InvalidValue,
+        Some(20),
+        Some("market.network.core_size"),
+        "scenarios/x.toml:20: market.network.core_size = 2: not allowed with kind = \"complete\"; \
+         allowed keys for this kind: kind, credit_limit_multiple, relationship_learning_rate",
+    );
+    let e = err(&net("kind = \"core_periphery\"\ncore_size = 2\n"), &[]);
+    check(
+        &e,
+        ErrorKind::MissingKey,
+        Some(18),
+        Some("market.network.core_density"),
+        "scenarios/x.toml:18: missing required key `market.network.core_density`: expected a \
+         probability in [0, 1]",
+    );
+    let e = err(
+        &net(
+            "kind = \"core_periphery\"\ncore_size = 5\ncore_density = 1\n\
+             core_periphery_density = 1\nperiphery_density = 1\n",
+        ),
+        &[],
+    );
+    check(
+        &e,
+        ErrorKind::InvalidValue,
+        Some(20),
+        Some("market.network.core_size"),
+        "scenarios/x.toml:20: market.network.core_size = 5: expected an integer from 1 to \
+         banks.count (4)",
+    );
+    let e = err(&net("kind = \"edge_list\"\n"), &[]);
+    assert_eq!(
+        (e.kind(), e.key()),
+        (ErrorKind::MissingKey, Some("market.network.path"))
+    );
+    let e = err(&net("credit_limit_multiple = -0.5\n"), &[]);
+    assert_eq!(
+        (e.kind(), e.line(), e.key()),
+        (
+            ErrorKind::InvalidValue,
+            Some(19),
+            Some("market.network.credit_limit_multiple")
+        )
+    );
+}
+
+#[test]
+fn edge_lists_load_relative_to_the_scenario_and_name_bad_lines() {
+    use corridor_model::params::{CreditLine, NetworkKind};
+    let dir = std::env::temp_dir().join(format!("corridor-edges-test-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("nets")).unwrap();
+    let scenario = dir.join("otc.toml");
+    std::fs::write(
+        &scenario,
+        otc("[market.network]\nkind = \"edge_list\"\npath = \"nets/lines.csv\"\n"),
+    )
+    .unwrap();
+    let edges = dir.join("nets/lines.csv");
+    std::fs::write(
+        &edges,
+        "lender,borrower,limit\n# a comment\n0,1\n\n2, 3, 2.5\n",
+    )
+    .unwrap();
+    let s = load(&scenario, &["money.scale=10".into()]).unwrap();
+    let MarketMechanism::Otc(m) = &s.params().market.mechanism else {
+        panic!("not an OTC market")
+    };
+    assert_eq!(
+        m.network.kind,
+        NetworkKind::EdgeList(vec![
+            CreditLine {
+                lender: 0,
+                borrower: 1,
+                limit: None
+            },
+            CreditLine {
+                lender: 2,
+                borrower: 3,
+                limit: Some(Money(25))
+            },
+        ])
+    );
+    // The resolved scenario names the file wherever it is read from.
+    let again = parse("elsewhere/resolved.toml", &s.resolved_toml(), &[]).unwrap();
+    assert_same_scenario(&s, &again);
+
+    let shown = edges.canonicalize().unwrap().display().to_string();
+    for (text, line, message) in [
+        (
+            "0,4\n",
+            1,
+            "borrower = \"4\": expected a bank index from 0 to 3 (banks.count = 4; 0 is the \
+             largest bank)",
+        ),
+        (
+            "1,2\n1,1\n",
+            2,
+            "lender = borrower = 1: a bank cannot lend to itself",
+        ),
+        (
+            "1,2,-3\n",
+            1,
+            "limit = \"-3\": expected an amount >= 0 in scenario units (× money.scale must stay below about 9.2e18 minor units)",
+        ),
+        (
+            "1;2\n",
+            1,
+            "\"1;2\": expected `lender,borrower` or `lender,borrower,limit`, found 1 fields",
+        ),
+    ] {
+        std::fs::write(&edges, text).unwrap();
+        let e = load(&scenario, &[]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidValue, "{e}");
+        assert_eq!(e.file(), shown);
+        assert_eq!(e.line(), Some(line), "{e}");
+        assert_eq!(e.key(), Some("market.network.path"));
+        assert_eq!(e.message(), message);
+    }
+    std::fs::remove_file(&edges).unwrap();
+    let e = load(&scenario, &[]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Io);
+    assert!(
+        e.to_string()
+            .contains("cannot read the edge list (market.network.path)"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

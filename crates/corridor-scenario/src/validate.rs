@@ -8,17 +8,18 @@ use std::fmt;
 use corridor_model::params::{
     Allocation, AutonomousParams, BankParams, BehaviourParams, CalendarParams, CentralBankParams,
     CurrencyParams, FineTuningParams, Framework, GovernmentEvent, GovernmentParams, IntradayParams,
-    LateShockParams, MarketMechanism, MarketParams, MonthlyGovernmentFlow, NonBankParams,
-    PaymentParams, PolicyEvent, ReserveRequirementParams, ReverseRepoParams, SizeDistribution,
-    SizeGroup,
+    LateShockParams, MarketMechanism, MarketParams, Matching, MonthlyGovernmentFlow, NetworkKind,
+    NetworkParams, NonBankParams, OtcParams, PaymentParams, PolicyEvent, ReserveRequirementParams,
+    ReverseRepoParams, SizeDistribution, SizeGroup,
 };
 use corridor_model::{Date, DayCount, Money, Params};
 use toml_edit::{DocumentMut, Item, TableLike, Value};
 
 use crate::error::{ErrorKind, ScenarioError};
 use crate::raw::{
-    DateText, RawAllocation, RawFramework, RawFrameworkTable, RawNonBanks, RawReserveRequirement,
-    RawScenario,
+    DEFAULT_BARGAINING_POWER, DEFAULT_CONTACT_RATE, DEFAULT_FORESIGHT, DEFAULT_MATCHING,
+    DEFAULT_ROUNDS, DateText, RawAllocation, RawFramework, RawFrameworkTable, RawNetwork,
+    RawNonBanks, RawReserveRequirement, RawScenario,
 };
 use crate::source::{KeyPath, Locator};
 
@@ -529,17 +530,7 @@ pub(crate) fn validate(
     let autonomous = autonomous(&c, raw)?;
     let non_banks = non_banks(&c, raw.non_banks.as_ref())?;
 
-    // [market]
-    let market = MarketParams {
-        mechanism: c
-            .choice(
-                &k("market.mechanism"),
-                &raw.market.mechanism,
-                &[("call", ())],
-                " (the only mechanism implemented so far)",
-            )
-            .map(|()| MarketMechanism::Call)?,
-    };
+    let market = market(&c, raw, count)?;
 
     Ok(Validated {
         params: Params {
@@ -563,6 +554,188 @@ pub(crate) fn validate(
         record_banks: raw.run.record_banks,
         record_trades: raw.run.record_trades,
         money_unit,
+    })
+}
+
+/// Largest number of OTC trading rounds.
+pub(crate) const MAX_ROUNDS: i64 = 1_000;
+/// Largest OTC contact rate (calls per bank and round).
+pub(crate) const MAX_CONTACT_RATE: f64 = 100.0;
+
+fn market(
+    c: &Checker<'_>,
+    raw: &mut RawScenario,
+    count: i64,
+) -> Result<MarketParams, ScenarioError> {
+    let k = KeyPath::dotted;
+    let m = &mut raw.market;
+    let otc = c.choice(
+        &k("market.mechanism"),
+        &m.mechanism,
+        &[("call", false), ("otc", true)],
+        "",
+    )?;
+    if !otc {
+        // The OTC keys are left as written and not read: switching a scenario's mechanism
+        // with `--set market.mechanism=call` compares the two markets on the same banks.
+        return Ok(MarketParams {
+            mechanism: MarketMechanism::Call,
+        });
+    }
+    // Write the defaults back, so that the resolved scenario shows them.
+    let rounds = *m.rounds.get_or_insert(DEFAULT_ROUNDS);
+    let contact_rate = *m.contact_rate.get_or_insert(DEFAULT_CONTACT_RATE);
+    let bargaining_power = *m.bargaining_power.get_or_insert(DEFAULT_BARGAINING_POWER);
+    let foresight = *m.foresight.get_or_insert(DEFAULT_FORESIGHT);
+    let matching = m
+        .matching
+        .get_or_insert_with(|| DEFAULT_MATCHING.to_owned())
+        .clone();
+    let rounds_what = format!("a positive integer (1 to {MAX_ROUNDS})");
+    let params = OtcParams {
+        rounds: c.int(&k("market.rounds"), rounds, 1, MAX_ROUNDS, &rounds_what)? as u32,
+        contact_rate: c.real(
+            &k("market.contact_rate"),
+            contact_rate,
+            Bounds::closed(0.0, MAX_CONTACT_RATE),
+        )?,
+        bargaining_power: c.real(
+            &k("market.bargaining_power"),
+            bargaining_power,
+            Bounds::closed(0.0, 1.0),
+        )?,
+        foresight: c.real(&k("market.foresight"), foresight, Bounds::closed(0.0, 1.0))?,
+        matching: c.choice(
+            &k("market.matching"),
+            &matching,
+            &[
+                ("random", Matching::Random),
+                ("relationship", Matching::Relationship),
+            ],
+            "",
+        )?,
+        network: network(c, m.network.get_or_insert_with(RawNetwork::default), count)?,
+    };
+    Ok(MarketParams {
+        mechanism: MarketMechanism::Otc(params),
+    })
+}
+
+fn network(
+    c: &Checker<'_>,
+    net: &mut RawNetwork,
+    count: i64,
+) -> Result<NetworkParams, ScenarioError> {
+    let base = KeyPath::dotted("market.network");
+    #[derive(Clone, Copy)]
+    enum Kind {
+        Complete,
+        CorePeriphery,
+        EdgeList,
+    }
+    let kind = c.choice(
+        &base.key("kind"),
+        &net.kind,
+        &[
+            ("complete", Kind::Complete),
+            ("core_periphery", Kind::CorePeriphery),
+            ("edge_list", Kind::EdgeList),
+        ],
+        "",
+    )?;
+    let not_allowed = |key: &str, value: Shown<'_>, allowed: &str| {
+        Err(c.invalid(
+            &base.key(key),
+            value,
+            format_args!(
+                "not allowed with kind = {:?}; allowed keys for this kind: {allowed}",
+                net.kind
+            ),
+        ))
+    };
+    let core_keys = [
+        ("core_density", net.core_density),
+        ("core_periphery_density", net.core_periphery_density),
+        ("periphery_density", net.periphery_density),
+    ];
+    if !matches!(kind, Kind::CorePeriphery) {
+        let allowed = if matches!(kind, Kind::EdgeList) {
+            "kind, path, credit_limit_multiple, relationship_learning_rate"
+        } else {
+            "kind, credit_limit_multiple, relationship_learning_rate"
+        };
+        if let Some(x) = net.core_size {
+            return not_allowed("core_size", Shown::Int(x), allowed);
+        }
+        for (key, x) in core_keys {
+            if let Some(x) = x {
+                return not_allowed(key, Shown::Num(x), allowed);
+            }
+        }
+    }
+    if !matches!(kind, Kind::EdgeList)
+        && let Some(p) = &net.path
+    {
+        let allowed = if matches!(kind, Kind::CorePeriphery) {
+            "kind, core_size, core_density, core_periphery_density, periphery_density, \
+             credit_limit_multiple, relationship_learning_rate"
+        } else {
+            "kind, credit_limit_multiple, relationship_learning_rate"
+        };
+        return not_allowed("path", Shown::Str(p), allowed);
+    }
+    let credit_limit_multiple = c.real(
+        &base.key("credit_limit_multiple"),
+        net.credit_limit_multiple,
+        Bounds::closed(0.0, 1_000.0),
+    )?;
+    let relationship_learning_rate = c.real(
+        &base.key("relationship_learning_rate"),
+        net.relationship_learning_rate,
+        Bounds::closed(0.0, 1.0),
+    )?;
+    let kind = match kind {
+        Kind::Complete => NetworkKind::Complete,
+        Kind::CorePeriphery => {
+            let key = base.key("core_size");
+            let what = format!("an integer from 1 to banks.count ({count})");
+            let core_size = c.required(&key, net.core_size, &what)?;
+            let core_size = c.int(&key, core_size, 1, count, &what)? as u32;
+            let mut density = [0.0; 3];
+            for (slot, (name, x)) in density.iter_mut().zip(core_keys) {
+                let key = base.key(name);
+                let x = c.required(&key, x, "a probability in [0, 1]")?;
+                *slot = c.real(&key, x, Bounds::closed(0.0, 1.0))?;
+            }
+            NetworkKind::CorePeriphery {
+                core_size,
+                core_density: density[0],
+                core_periphery_density: density[1],
+                periphery_density: density[2],
+            }
+        }
+        Kind::EdgeList => {
+            let key = base.key("path");
+            let given = c.required(
+                &key,
+                net.path.clone(),
+                "the path of a CSV file of credit lines (lender,borrower[,limit]), \
+                 relative to the scenario file",
+            )?;
+            let dir = std::path::Path::new(c.loc.file())
+                .parent()
+                .unwrap_or(std::path::Path::new(""));
+            let joined = dir.join(&given);
+            let resolved = std::fs::canonicalize(&joined).unwrap_or(joined);
+            // The resolved scenario names the file wherever it is read from.
+            net.path = Some(resolved.display().to_string());
+            NetworkKind::EdgeList(crate::edges::load(&resolved, count as u32, c.scale)?)
+        }
+    };
+    Ok(NetworkParams {
+        kind,
+        credit_limit_multiple,
+        relationship_learning_rate,
     })
 }
 

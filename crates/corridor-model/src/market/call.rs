@@ -310,6 +310,7 @@ pub(crate) fn allocate(
             borrower: borrowers[bi].0,
             amount,
             rate_bp: clearing.rate_bp,
+            round: 0,
         });
         lenders[li].1 -= amount;
         borrowers[bi].1 -= amount;

@@ -2,12 +2,16 @@
 //!
 //! A mechanism sees each bank's position and beliefs (a [`Participant`]) and returns
 //! overnight loans. It never sees the answer: the rate and the volume emerge from banks'
-//! demand schedules. The call market lives here; an over-the-counter market (issue 5) and
-//! an order book are further variants of [`Market`].
+//! demand schedules. The call market and the over-the-counter market live here; an order
+//! book would be a further variant of [`Market`].
 
 mod call;
+mod otc;
 
 pub use call::{Clearing, clear_call_market};
+pub use otc::{Network, OtcMarket, mean_expected};
+
+use rand::Rng;
 
 use crate::money::Money;
 use crate::remuneration::MarginalValue;
@@ -72,29 +76,39 @@ pub struct Loan {
     pub borrower: u32,
     pub amount: Money,
     pub rate_bp: f64,
+    /// The trading round it was agreed in: 1..=rounds in the OTC market, 0 in the call
+    /// market (which has a single auction).
+    pub round: u32,
 }
 
 /// The market mechanism a scenario chose. An enum rather than a trait object: the set is
 /// closed, and static dispatch keeps the day loop free of virtual calls.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// A market may keep state from day to day (OTC relationships), so `trade` takes `&mut self`;
+/// the call market keeps none and draws no random numbers.
+#[derive(Clone, Debug)]
 pub enum Market {
     Call,
+    Otc(Box<OtcMarket>),
 }
 
 impl Market {
-    /// Runs today's session; appends the loans made to `loans`.
-    pub fn trade(
-        &self,
+    /// Runs today's session; appends the loans made to `loans`. Every random draw comes
+    /// from `rng`, in a fixed order.
+    pub fn trade<R: Rng + ?Sized>(
+        &mut self,
         participants: &[Participant],
         schedules: &[MarginalValue],
         loans: &mut Vec<Loan>,
         scratch: &mut MarketScratch,
+        rng: &mut R,
     ) {
         match self {
             Market::Call => {
                 let clearing = clear_call_market(participants, schedules, scratch);
                 call::allocate(&clearing, participants, schedules, loans, scratch);
             }
+            Market::Otc(otc) => otc.trade(participants, schedules, loans, scratch, rng),
         }
     }
 }
