@@ -1996,3 +1996,20 @@ fn edge_lists_load_relative_to_the_scenario_and_name_bad_lines() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn otc_market_refuses_non_bank_lenders() {
+    let text = format!("{}\n[non_banks]\nlenders = 2\ncash = 10\n", otc(""));
+    let e = err(&text, &[]);
+    assert_eq!(e.key(), Some("market.mechanism"));
+    assert!(
+        e.to_string()
+            .contains("non-bank lenders ([non_banks]) trade only in the call market"),
+        "{e}"
+    );
+    // The call market takes them.
+    ok(
+        &format!("{MINIMAL}\n[non_banks]\nlenders = 2\ncash = 10\n"),
+        &[],
+    );
+}

@@ -531,6 +531,15 @@ pub(crate) fn validate(
     let non_banks = non_banks(&c, raw.non_banks.as_ref())?;
 
     let market = market(&c, raw, count)?;
+    if matches!(market.mechanism, MarketMechanism::Otc(_)) && non_banks.is_some() {
+        return Err(c.invalid(
+            &k("market.mechanism"),
+            Shown::Str("otc"),
+            "non-bank lenders ([non_banks]) trade only in the call market for now: the OTC \
+             market's credit network covers banks only; use market.mechanism = \"call\" or \
+             remove [non_banks]",
+        ));
+    }
 
     Ok(Validated {
         params: Params {
