@@ -13,6 +13,9 @@ use clap::{Args, Parser, Subcommand};
 use corridor_output::{BatchWriter, OutputMeta};
 use corridor_runner::{Batch, run_batch};
 use corridor_scenario::Scenario;
+use corridor_study::calibrate::{
+    Calibration, CalibrationConfig, Method, read_parameters, read_targets,
+};
 use corridor_study::{Design, Seeds, SweepConfig, SweepPlan};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -324,8 +327,108 @@ fn sweep_command(args: SweepArgs) -> Result<()> {
     Ok(())
 }
 
-fn calibrate_command(_args: CalibrateArgs) -> Result<()> {
-    bail!("not implemented yet")
+fn calibrate_command(args: CalibrateArgs) -> Result<()> {
+    let method = match args.method.as_str() {
+        "nelder-mead" => Method::NelderMead,
+        "particle-swarm" => Method::ParticleSwarm {
+            particles: args.particles,
+        },
+        other => bail!("--method {other}: expected nelder-mead or particle-swarm"),
+    };
+    if args.particles == 0 {
+        bail!("--particles 0: at least one particle is needed");
+    }
+    let name = Path::new(&args.scenario.scenario).file_stem().map_or_else(
+        || "calibration".into(),
+        |s| s.to_string_lossy().into_owned(),
+    );
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("output").join(format!("{name}-calibration")));
+    let calibration = Calibration::new(CalibrationConfig {
+        scenario: args.scenario.scenario.clone(),
+        overrides: args.scenario.overrides.clone(),
+        targets: read_targets(&args.targets)?,
+        parameters: read_parameters(&args.params)?,
+        method,
+        max_iters: args.max_iters,
+        runs: args.study.runs,
+        seed: args.study.seed,
+        out: out.clone(),
+        threads: args.study.threads,
+        resume: args.study.resume,
+        force: args.study.force,
+        check_invariants: args.study.check,
+        corridor_version: env!("CARGO_PKG_VERSION").to_string(),
+    })?;
+    if calibration.logged_evaluations() > 0 {
+        eprintln!(
+            "resuming: {} evaluations are replayed from {}",
+            calibration.logged_evaluations(),
+            out.display()
+        );
+    }
+    let interrupted = interrupt_flag()?;
+    let bar = spinner();
+    let best = std::sync::Mutex::new(f64::INFINITY);
+    let on_eval = |e: &corridor_study::calibrate::Evaluation| {
+        let mut b = best.lock().expect("best lock");
+        if e.phase == "search" && e.objective < *b {
+            *b = e.objective;
+        }
+        bar.set_message(format!("best objective {:.6}", *b));
+        bar.inc(1);
+    };
+    let report = calibration.run(&on_eval, &interrupted)?;
+    bar.finish_and_clear();
+    println!(
+        "{} evaluations of {} runs per point; objective {:.6}",
+        report.evaluations, report.runs, report.objective
+    );
+    println!(
+        "{:<40} {:>14} {:>14}",
+        "parameter", "estimate", "std. error"
+    );
+    for p in &report.parameters {
+        let se = p
+            .standard_error
+            .map_or_else(|| "not identified".to_string(), |s| format!("{s:.6}"));
+        println!("{:<40} {:>14.6} {:>14}", p.key, p.estimate, se);
+    }
+    println!(
+        "{:<32} {:<44} {:>12} {:>12}",
+        "moment", "at", "target", "simulated"
+    );
+    for t in &report.targets {
+        println!(
+            "{:<32} {:<44} {:>12.4} {:>12.4}",
+            t.moment,
+            t.set.join(", "),
+            t.target,
+            t.simulated
+        );
+    }
+    eprintln!(
+        "report, trace and evaluation log written to {}",
+        out.display()
+    );
+    Ok(())
+}
+
+/// A counter of evaluations on an interactive terminal; hidden when piped or under CI.
+fn spinner() -> ProgressBar {
+    let interactive = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
+    if !interactive {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {pos} evaluations  {per_sec}  {msg}")
+            .expect("valid template"),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
 }
 
 /// A bar on an interactive terminal; hidden when stderr is piped or under CI.

@@ -24,12 +24,13 @@ pub enum StudyError {
     },
 
     /// The scenario with a point's (or an evaluation's) overrides does not validate.
-    #[error("{what}: {source}")]
+    #[error("{what}: {cause}")]
     Scenario {
         /// Which point or evaluation, with its overrides.
         what: String,
-        /// The scenario error (file, key, value, what is allowed).
-        source: ScenarioError,
+        /// The scenario error (file, key, value, what is allowed). Not exposed as
+        /// `source()`: the message already contains it.
+        cause: ScenarioError,
     },
 
     /// An output file could not be written or read.

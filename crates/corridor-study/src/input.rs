@@ -140,7 +140,6 @@ impl Input {
 
     /// The scenario overrides in a table of dotted keys (`{ "central_bank.x" = 1 }` or nested
     /// tables), as `key=value` strings for `corridor_scenario::load`, in file order.
-    #[allow(dead_code)] // used by the calibration (next commit)
     pub(crate) fn overrides(
         &self,
         table: &dyn TableLike,

@@ -156,7 +156,7 @@ impl SweepPlan {
         let base = corridor_scenario::load(&config.scenario, &config.overrides).map_err(|e| {
             StudyError::Scenario {
                 what: "base scenario".into(),
-                source: e,
+                cause: e,
             }
         })?;
         for p in 0..design.len() {
@@ -463,7 +463,7 @@ fn load_point(config: &SweepConfig, p: u32) -> Result<Scenario, StudyError> {
     all.extend(point.iter().cloned());
     corridor_scenario::load(&config.scenario, &all).map_err(|e| StudyError::Scenario {
         what: format!("sweep point {p} ({})", point.join(", ")),
-        source: e,
+        cause: e,
     })
 }
 
