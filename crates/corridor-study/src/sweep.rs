@@ -275,14 +275,17 @@ impl SweepPlan {
     ) -> Result<SweepManifest, StudyError> {
         let pool = thread_pool(self.config.threads).map_err(StudyError::ThreadPool)?;
         let runs = self.spec.runs;
-        let items: Vec<(u32, u32)> = self
-            .todo
-            .iter()
-            .flat_map(|&p| (0..runs).map(move |r| (p, r)))
-            .collect();
+        // Work item i is run i % runs of the (i / runs)-th unfinished point, generated chunk
+        // by chunk: nothing here grows with the number of points times runs.
+        let total = self.todo.len() * runs as usize;
+        let item = |i: usize| (self.todo[i / runs as usize], (i % runs as usize) as u32);
         let mut loaded: BTreeMap<u32, (Scenario, Population, u64)> = BTreeMap::new();
         let mut writers: BTreeMap<u32, DailyPartWriter> = BTreeMap::new();
-        for chunk in items.chunks(CHUNK_ITEMS) {
+        for start in (0..total).step_by(CHUNK_ITEMS) {
+            let chunk: Vec<(u32, u32)> = (start..(start + CHUNK_ITEMS).min(total))
+                .map(item)
+                .collect();
+            let chunk = &chunk[..];
             if interrupted.load(Ordering::SeqCst) {
                 return Err(StudyError::Interrupted {
                     dir: self.config.out.clone(),
