@@ -100,6 +100,7 @@ struct SweepSpec {
     runs: u32,
     seed: u64,
     seeds: Seeds,
+    money_unit: String,
 }
 
 /// `manifest.json` of a sweep.
@@ -125,7 +126,6 @@ pub struct SweepManifest {
 pub struct SweepPlan {
     config: SweepConfig,
     spec: SweepSpec,
-    base_name: String,
     money_unit: String,
     /// Points whose file is not there yet.
     todo: Vec<u32>,
@@ -186,6 +186,7 @@ impl SweepPlan {
             runs,
             seed: config.seed.unwrap_or(base.default_seed()),
             seeds: config.seeds,
+            money_unit: base.money_unit().to_owned(),
         };
         let out = &config.out;
         let spec_path = out.join(SWEEP_FILE);
@@ -232,7 +233,6 @@ impl SweepPlan {
             .filter(|&p| !out.join(part_path(p)).exists())
             .collect();
         Ok(SweepPlan {
-            base_name: base.name().to_owned(),
             money_unit: base.money_unit().to_owned(),
             config,
             spec,
@@ -340,14 +340,11 @@ impl SweepPlan {
                 }
             }
         }
-        self.finish()
+        finish_dir(&self.config.out)
     }
 
     fn point_seed(&self, p: u32) -> u64 {
-        match self.spec.seeds {
-            Seeds::Common => self.spec.seed,
-            Seeds::Independent => point_seed(self.spec.seed, p),
-        }
+        seed_of(&self.spec, p)
     }
 
     fn point_meta(&self, p: u32, scenario: &Scenario) -> OutputMeta {
@@ -360,102 +357,124 @@ impl SweepPlan {
             corridor_version: self.spec.corridor_version.clone(),
         }
     }
+}
 
-    fn sweep_meta(&self) -> OutputMeta {
-        OutputMeta {
-            scenario_name: self.base_name.clone(),
-            scenario_toml: self.spec.scenario_toml.clone(),
-            seed: self.spec.seed,
-            runs: self.spec.runs,
-            money_minor_unit: self.money_unit.clone(),
-            corridor_version: self.spec.corridor_version.clone(),
+/// Writes `points.parquet`, `summary.parquet` and `manifest.json` of a sweep directory whose
+/// points are all finished, from `sweep.json` and the part files, in point order. The bytes
+/// depend only on the part files, never on which process (or shard) computed which point or
+/// whether the sweep was resumed; a sweep calls this when its last point is done.
+pub fn finish_dir(out: &Path) -> Result<SweepManifest, StudyError> {
+    let spec_path = out.join(SWEEP_FILE);
+    let text = fs::read_to_string(&spec_path).map_err(|e| io_error(&spec_path, "reading", e))?;
+    let spec: SweepSpec = serde_json::from_str(&text).map_err(|e| StudyError::Resume {
+        dir: out.to_path_buf(),
+        message: format!("{SWEEP_FILE} is not a sweep definition ({e})"),
+    })?;
+    let n = spec.values.len() as u32;
+    let missing = (0..n).filter(|&p| !out.join(part_path(p)).exists()).count();
+    if missing > 0 {
+        return Err(StudyError::Resume {
+            dir: out.to_path_buf(),
+            message: format!("{missing} of {n} points are not finished yet"),
+        });
+    }
+    let meta = OutputMeta {
+        scenario_name: spec.scenario.clone(),
+        scenario_toml: spec.scenario_toml.clone(),
+        seed: spec.seed,
+        runs: spec.runs,
+        money_minor_unit: spec.money_unit.clone(),
+        corridor_version: spec.corridor_version.clone(),
+    };
+    let design = &Design {
+        kind: crate::design::DesignKind::Grid,
+        keys: spec.keys.clone(),
+        values: spec.values.clone(),
+    };
+
+    let param_columns: Vec<(String, Column)> = (0..design.keys.len())
+        .map(|j| {
+            let col = match design.numeric(j) {
+                Some(xs) => Column::F64(xs.into_iter().map(Some).collect()),
+                None => Column::Str(design.values.iter().map(|v| v[j].clone()).collect()),
+            };
+            (design.keys[j].clone(), col)
+        })
+        .collect();
+
+    let mut files = Vec::new();
+    let mut runs_col = Vec::new();
+    let mut days_col = Vec::new();
+    let mut rate_count = Vec::new();
+    let mut stats: Vec<Vec<Option<f64>>> = vec![Vec::new(); VARS.len() * STATS.len()];
+    for p in 0..n {
+        let rel = part_path(p);
+        let cols = read_numeric_columns(&out.join(&rel), &DAILY_COLUMNS)?;
+        let days = PointDays::from_columns(&cols);
+        files.push(ManifestFile {
+            name: rel.to_string_lossy().replace('\\', "/"),
+            rows: days.len() as u64,
+        });
+        let mut run_ids = days.run.clone();
+        run_ids.dedup();
+        runs_col.push(run_ids.len() as u32);
+        days_col.push(days.len() as u32);
+        rate_count.push(days.rate_count() as u32);
+        for (col, x) in stats.iter_mut().zip(days.statistics()) {
+            col.push(x);
         }
     }
 
-    /// Writes the per-point tables from the finished files, in point order.
-    fn finish(&self) -> Result<SweepManifest, StudyError> {
-        let out = &self.config.out;
-        let n = self.points();
-        let meta = self.sweep_meta();
-        let design = &self.config.design;
+    let ids: Vec<u32> = (0..n).collect();
+    let mut points = vec![
+        ("point".to_owned(), Column::U32(ids.clone())),
+        (
+            "seed".to_owned(),
+            Column::U64(ids.iter().map(|&p| seed_of(&spec, p)).collect()),
+        ),
+    ];
+    points.extend(param_columns.iter().cloned());
+    let rows = write_table(&out.join("points.parquet"), &points, &meta)?;
+    files.push(ManifestFile {
+        name: "points.parquet".into(),
+        rows,
+    });
 
-        let param_columns: Vec<(String, Column)> = (0..design.keys.len())
-            .map(|j| {
-                let col = match design.numeric(j) {
-                    Some(xs) => Column::F64(xs.into_iter().map(Some).collect()),
-                    None => Column::Str(design.values.iter().map(|v| v[j].clone()).collect()),
-                };
-                (design.keys[j].clone(), col)
-            })
-            .collect();
+    let mut summary = vec![("point".to_owned(), Column::U32(ids))];
+    summary.extend(param_columns);
+    summary.push(("runs".into(), Column::U32(runs_col)));
+    summary.push(("days".into(), Column::U32(days_col)));
+    summary.push(("overnight_rate_count".into(), Column::U32(rate_count)));
+    let names = crate::stats::moment_names();
+    summary.extend(
+        names
+            .into_iter()
+            .zip(stats)
+            .map(|(name, v)| (name, Column::F64(v))),
+    );
+    let rows = write_table(&out.join("summary.parquet"), &summary, &meta)?;
+    files.push(ManifestFile {
+        name: "summary.parquet".into(),
+        rows,
+    });
 
-        let mut files = Vec::new();
-        let mut runs_col = Vec::new();
-        let mut days_col = Vec::new();
-        let mut rate_count = Vec::new();
-        let mut stats: Vec<Vec<Option<f64>>> = vec![Vec::new(); VARS.len() * STATS.len()];
-        for p in 0..n {
-            let rel = part_path(p);
-            let cols = read_numeric_columns(&out.join(&rel), &DAILY_COLUMNS)?;
-            let days = PointDays::from_columns(&cols);
-            files.push(ManifestFile {
-                name: rel.to_string_lossy().replace('\\', "/"),
-                rows: days.len() as u64,
-            });
-            let mut run_ids = days.run.clone();
-            run_ids.dedup();
-            runs_col.push(run_ids.len() as u32);
-            days_col.push(days.len() as u32);
-            rate_count.push(days.rate_count() as u32);
-            for (col, x) in stats.iter_mut().zip(days.statistics()) {
-                col.push(x);
-            }
-        }
+    let manifest = SweepManifest {
+        corridor_version: spec.corridor_version.clone(),
+        scenario: spec.scenario.clone(),
+        seed: spec.seed,
+        seeds: spec.seeds,
+        runs: spec.runs,
+        points: n,
+        files,
+    };
+    write_json_atomic(&out.join("manifest.json"), &manifest)?;
+    Ok(manifest)
+}
 
-        let ids: Vec<u32> = (0..n).collect();
-        let mut points = vec![
-            ("point".to_owned(), Column::U32(ids.clone())),
-            (
-                "seed".to_owned(),
-                Column::U64(ids.iter().map(|&p| self.point_seed(p)).collect()),
-            ),
-        ];
-        points.extend(param_columns.iter().cloned());
-        let rows = write_table(&out.join("points.parquet"), &points, &meta)?;
-        files.push(ManifestFile {
-            name: "points.parquet".into(),
-            rows,
-        });
-
-        let mut summary = vec![("point".to_owned(), Column::U32(ids))];
-        summary.extend(param_columns);
-        summary.push(("runs".into(), Column::U32(runs_col)));
-        summary.push(("days".into(), Column::U32(days_col)));
-        summary.push(("overnight_rate_count".into(), Column::U32(rate_count)));
-        let names = crate::stats::moment_names();
-        summary.extend(
-            names
-                .into_iter()
-                .zip(stats)
-                .map(|(name, v)| (name, Column::F64(v))),
-        );
-        let rows = write_table(&out.join("summary.parquet"), &summary, &meta)?;
-        files.push(ManifestFile {
-            name: "summary.parquet".into(),
-            rows,
-        });
-
-        let manifest = SweepManifest {
-            corridor_version: self.spec.corridor_version.clone(),
-            scenario: self.base_name.clone(),
-            seed: self.spec.seed,
-            seeds: self.spec.seeds,
-            runs: self.spec.runs,
-            points: n,
-            files,
-        };
-        write_json_atomic(&out.join("manifest.json"), &manifest)?;
-        Ok(manifest)
+fn seed_of(spec: &SweepSpec, p: u32) -> u64 {
+    match spec.seeds {
+        Seeds::Common => spec.seed,
+        Seeds::Independent => point_seed(spec.seed, p),
     }
 }
 
