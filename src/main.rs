@@ -13,6 +13,10 @@ use clap::{Args, Parser, Subcommand};
 use corridor_output::{BatchWriter, OutputMeta};
 use corridor_runner::{Batch, run_batch};
 use corridor_scenario::Scenario;
+use corridor_study::calibrate::{
+    Calibration, CalibrationConfig, Method, read_parameters, read_targets,
+};
+use corridor_study::{Design, Seeds, SweepConfig, SweepPlan};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Parser)]
@@ -32,6 +36,81 @@ enum Command {
     Run(RunArgs),
     /// Check a scenario file (and any --set overrides) without running it.
     Validate(ScenarioArgs),
+    /// Run a scenario at many parameter points (a grid, parallel lists or a Latin hypercube)
+    /// and write one Parquet dataset with a point column, points.parquet and summary.parquet.
+    Sweep(SweepArgs),
+    /// Fit bounded scenario parameters so simulated moments match targets (simulated method
+    /// of moments), with simulated standard errors.
+    Calibrate(CalibrateArgs),
+}
+
+#[derive(Args)]
+struct StudyArgs {
+    /// Runs per point [default: the scenario's run.runs].
+    #[arg(long)]
+    runs: Option<u32>,
+    /// Master seed [default: the scenario's run.seed].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Worker threads [default: all cores]. Output is identical for any value.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Continue an interrupted study in --out; finished work is not recomputed.
+    #[arg(long, conflicts_with = "force")]
+    resume: bool,
+    /// Replace the output directory if it exists.
+    #[arg(long)]
+    force: bool,
+    /// Check every accounting identity after every simulated day (slower).
+    #[arg(long)]
+    check: bool,
+}
+
+#[derive(Args)]
+struct SweepArgs {
+    #[command(flatten)]
+    scenario: ScenarioArgs,
+    /// A swept key: --grid key.path=v1,v2,... or --grid key.path=from:to:steps (repeatable;
+    /// several make a full grid).
+    #[arg(long, value_name = "KEY.PATH=VALUES", conflicts_with = "design")]
+    grid: Vec<String>,
+    /// Sweep file (TOML) with a grid, zip or latin_hypercube design (docs/calibration.md).
+    #[arg(long, value_name = "SWEEP.toml")]
+    design: Option<PathBuf>,
+    /// Give each point its own seed instead of common random numbers.
+    #[arg(long)]
+    independent_seeds: bool,
+    /// Output directory [default: output/<scenario name>-sweep].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    study: StudyArgs,
+}
+
+#[derive(Args)]
+struct CalibrateArgs {
+    #[command(flatten)]
+    scenario: ScenarioArgs,
+    /// Target moments (TOML): name, value, weight and the points they are measured at.
+    #[arg(long, value_name = "TARGETS.toml")]
+    targets: PathBuf,
+    /// Parameters to estimate (TOML): key, lower, upper, start.
+    #[arg(long, value_name = "PARAMS.toml")]
+    params: PathBuf,
+    /// Optimiser: nelder-mead (local) or particle-swarm (global).
+    #[arg(long, default_value = "nelder-mead")]
+    method: String,
+    /// Maximum optimiser iterations.
+    #[arg(long, default_value_t = 100)]
+    max_iters: u64,
+    /// Particles of the particle swarm.
+    #[arg(long, default_value_t = 16)]
+    particles: usize,
+    /// Output directory [default: output/<scenario name>-calibration].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    study: StudyArgs,
 }
 
 #[derive(Args)]
@@ -101,6 +180,8 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Run(args) => run_batch_command(args),
+        Command::Sweep(args) => sweep_command(args),
+        Command::Calibrate(args) => calibrate_command(args),
     }
 }
 
@@ -179,6 +260,175 @@ fn run_batch_command(args: RunArgs) -> Result<()> {
         eprintln!("  {:<16} {:>12} rows", f.name, f.rows);
     }
     Ok(())
+}
+
+/// Sets a flag on Ctrl-C: studies stop after the work in flight and keep what is finished.
+fn interrupt_flag() -> Result<Arc<AtomicBool>> {
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&interrupted);
+    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
+        .context("cannot install the Ctrl-C handler")?;
+    Ok(interrupted)
+}
+
+fn sweep_command(args: SweepArgs) -> Result<()> {
+    let design = match &args.design {
+        Some(path) => Design::from_file(path)?,
+        None if args.grid.is_empty() => {
+            bail!("nothing to sweep: give --grid key.path=v1,v2,... or --design SWEEP.toml")
+        }
+        None => Design::from_grid_args(&args.grid)?,
+    };
+    let name = Path::new(&args.scenario.scenario)
+        .file_stem()
+        .map_or_else(|| "sweep".into(), |s| s.to_string_lossy().into_owned());
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("output").join(format!("{name}-sweep")));
+    let plan = SweepPlan::new(SweepConfig {
+        scenario: args.scenario.scenario.clone(),
+        overrides: args.scenario.overrides.clone(),
+        design,
+        runs: args.study.runs,
+        seed: args.study.seed,
+        seeds: if args.independent_seeds {
+            Seeds::Independent
+        } else {
+            Seeds::Common
+        },
+        out: out.clone(),
+        threads: args.study.threads,
+        resume: args.study.resume,
+        force: args.study.force,
+        check_invariants: args.study.check,
+        corridor_version: env!("CARGO_PKG_VERSION").to_string(),
+    })?;
+    if plan.finished_points() > 0 {
+        eprintln!(
+            "resuming: {} of {} points already finished in {}",
+            plan.finished_points(),
+            plan.points(),
+            out.display()
+        );
+    }
+    let interrupted = interrupt_flag()?;
+    let bar = progress_bar(plan.remaining_runs());
+    let tick = || bar.inc(1);
+    let manifest = plan.run(&tick, &interrupted)?;
+    bar.finish_and_clear();
+    eprintln!(
+        "{} points x {} runs (seed {}) written to {}",
+        manifest.points,
+        manifest.runs,
+        manifest.seed,
+        out.display()
+    );
+    Ok(())
+}
+
+fn calibrate_command(args: CalibrateArgs) -> Result<()> {
+    let method = match args.method.as_str() {
+        "nelder-mead" => Method::NelderMead,
+        "particle-swarm" => Method::ParticleSwarm {
+            particles: args.particles,
+        },
+        other => bail!("--method {other}: expected nelder-mead or particle-swarm"),
+    };
+    if args.particles == 0 {
+        bail!("--particles 0: at least one particle is needed");
+    }
+    let name = Path::new(&args.scenario.scenario).file_stem().map_or_else(
+        || "calibration".into(),
+        |s| s.to_string_lossy().into_owned(),
+    );
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("output").join(format!("{name}-calibration")));
+    let calibration = Calibration::new(CalibrationConfig {
+        scenario: args.scenario.scenario.clone(),
+        overrides: args.scenario.overrides.clone(),
+        targets: read_targets(&args.targets)?,
+        parameters: read_parameters(&args.params)?,
+        method,
+        max_iters: args.max_iters,
+        runs: args.study.runs,
+        seed: args.study.seed,
+        out: out.clone(),
+        threads: args.study.threads,
+        resume: args.study.resume,
+        force: args.study.force,
+        check_invariants: args.study.check,
+        corridor_version: env!("CARGO_PKG_VERSION").to_string(),
+    })?;
+    if calibration.logged_evaluations() > 0 {
+        eprintln!(
+            "resuming: {} evaluations are replayed from {}",
+            calibration.logged_evaluations(),
+            out.display()
+        );
+    }
+    let interrupted = interrupt_flag()?;
+    let bar = spinner();
+    let best = std::sync::Mutex::new(f64::INFINITY);
+    let on_eval = |e: &corridor_study::calibrate::Evaluation| {
+        let mut b = best.lock().expect("best lock");
+        if e.phase == "search" && e.objective < *b {
+            *b = e.objective;
+        }
+        bar.set_message(format!("best objective {:.6}", *b));
+        bar.inc(1);
+    };
+    let report = calibration.run(&on_eval, &interrupted)?;
+    bar.finish_and_clear();
+    println!(
+        "{} evaluations of {} runs per point; objective {:.6}",
+        report.evaluations, report.runs, report.objective
+    );
+    println!(
+        "{:<40} {:>14} {:>14}",
+        "parameter", "estimate", "std. error"
+    );
+    for p in &report.parameters {
+        let se = p
+            .standard_error
+            .map_or_else(|| "not identified".to_string(), |s| format!("{s:.6}"));
+        println!("{:<40} {:>14.6} {:>14}", p.key, p.estimate, se);
+    }
+    println!(
+        "{:<32} {:<44} {:>12} {:>12}",
+        "moment", "at", "target", "simulated"
+    );
+    for t in &report.targets {
+        println!(
+            "{:<32} {:<44} {:>12.4} {:>12.4}",
+            t.moment,
+            t.set.join(", "),
+            t.target,
+            t.simulated
+        );
+    }
+    eprintln!(
+        "report, trace and evaluation log written to {}",
+        out.display()
+    );
+    Ok(())
+}
+
+/// A counter of evaluations on an interactive terminal; hidden when piped or under CI.
+fn spinner() -> ProgressBar {
+    let interactive = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
+    if !interactive {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {pos} evaluations  {per_sec}  {msg}")
+            .expect("valid template"),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
 }
 
 /// A bar on an interactive terminal; hidden when stderr is piped or under CI.

@@ -46,6 +46,7 @@
 #![warn(missing_docs)]
 
 mod error;
+pub mod study;
 mod summary;
 mod table;
 

@@ -18,6 +18,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
+pub use rayon::ThreadPool;
+
 /// Runs computed between two hand-overs to the sink: bounds memory to a chunk's records.
 pub const CHUNK_RUNS: u32 = 64;
 
@@ -157,4 +159,59 @@ where
         start = end;
     }
     Ok(())
+}
+
+/// Builds the worker pool of a batch or study: `threads` workers, or all cores for `None`.
+pub fn thread_pool(threads: Option<usize>) -> Result<ThreadPool, String> {
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(t) = threads {
+        builder = builder.num_threads(t);
+    }
+    builder.build().map_err(|e| e.to_string())
+}
+
+/// One unit of work of a multi-scenario study (a sweep point or a calibration evaluation):
+/// run `run` of `params` under `seed`, on `population`.
+#[derive(Clone, Copy, Debug)]
+pub struct WorkItem<'a> {
+    /// The scenario's validated parameters.
+    pub params: &'a Params,
+    /// The banking population, `population(params, seed)`.
+    pub population: &'a Population,
+    /// The seed whose stream `run` is used.
+    pub seed: u64,
+    /// The run index (its random stream).
+    pub run: u32,
+}
+
+/// Simulates a chunk of heterogeneous work items in parallel on `pool` and returns their
+/// records in the order of `items` (so callers see the same thing whatever the thread
+/// count). Items of different scenarios run side by side: a study keeps every core busy
+/// across points, not point by point. `progress` is called once per finished item.
+///
+/// Run `k` of an item equals run `k` of a [`run_batch`] of the same parameters and seed.
+pub fn simulate_items(
+    pool: &ThreadPool,
+    items: &[WorkItem<'_>],
+    options: RecordOptions,
+    check_invariants: bool,
+    progress: &(dyn Fn() + Sync),
+) -> Vec<Result<RunRecords, InvariantViolation>> {
+    pool.install(|| {
+        items
+            .par_iter()
+            .map(|item| {
+                let r = simulate_run(
+                    item.params,
+                    item.population,
+                    item.seed,
+                    item.run,
+                    options,
+                    check_invariants,
+                );
+                progress();
+                r
+            })
+            .collect()
+    })
 }

@@ -1,0 +1,30 @@
+//! Calibration studies on top of `corridor`: parameter sweeps with common random numbers,
+//! and simulated-method-of-moments calibration.
+//!
+//! * [`sweep`]: a [`Design`] of points (scenario overrides, through the same `--set`
+//!   machinery as `corridor run`, so every scenario key is sweepable and validated the same
+//!   way) × runs, simulated together in parallel chunks of (point, run) work items and
+//!   streamed to one Parquet file per point (`daily/point=<p>/part-0.parquet`), plus
+//!   `points.parquet`, `summary.parquet` and `manifest.json`; `--resume` skips finished
+//!   points.
+//! * [`calibrate`]: minimises a weighted distance between named summary statistics
+//!   ([`stats`]) and targets over bounded parameters with argmin (Nelder-Mead or particle
+//!   swarm), with common random numbers, parallel evaluation, a resumable evaluation log,
+//!   a Parquet trace and simulated standard errors.
+//!
+//! The crate owns orchestration only: the runner owns the threads
+//! ([`corridor_runner::simulate_items`]) and the output layer owns the file formats
+//! ([`corridor_output::study`]). It prints nothing; progress goes through callbacks.
+
+#![warn(missing_docs)]
+
+pub mod calibrate;
+pub mod design;
+mod error;
+mod input;
+pub mod stats;
+pub mod sweep;
+
+pub use design::{Design, DesignKind};
+pub use error::StudyError;
+pub use sweep::{Seeds, SweepConfig, SweepManifest, SweepPlan};
