@@ -74,6 +74,7 @@ fn session(c: &mut Criterion) {
                     market.trade(
                         &participants,
                         &schedules,
+                        &[],
                         &mut loans,
                         &mut scratch,
                         &mut rng,
@@ -94,6 +95,7 @@ fn session(c: &mut Criterion) {
                     market.trade(
                         &participants,
                         &schedules,
+                        &[],
                         &mut loans,
                         &mut scratch,
                         &mut rng,

@@ -254,6 +254,7 @@ pub struct OtcMarket {
     contact_rate: f64,
     bargaining_power: f64,
     foresight: f64,
+    late_payment_share: f64,
     matching: Matching,
     learning_rate: f64,
     network: Arc<Network>,
@@ -281,6 +282,7 @@ impl OtcMarket {
             contact_rate: params.contact_rate,
             bargaining_power: params.bargaining_power,
             foresight: params.foresight,
+            late_payment_share: params.late_payment_share,
             matching: params.matching,
             learning_rate: params.network.relationship_learning_rate,
             network,
@@ -305,6 +307,7 @@ impl OtcMarket {
         &mut self,
         participants: &[Participant],
         schedules: &[MarginalValue],
+        in_session: &[Money],
         loans: &mut Vec<Loan>,
         scratch: &mut MarketScratch,
         rng: &mut R,
@@ -337,10 +340,24 @@ impl OtcMarket {
         };
         let whole = self.contact_rate.floor() as u32;
         let fraction = self.contact_rate - whole as f64;
+        let interleaved = !in_session.is_empty() && self.rounds >= 2;
         for round in 1..=self.rounds {
             let calls_left = self.contact_rate * (self.rounds - round) as f64;
+            // Late payments still to come: those between the rounds left, and the close.
+            let sd_scale = if interleaved {
+                let share = self.late_payment_share;
+                let gaps_left = (self.rounds - round) as f64 / (self.rounds - 1) as f64;
+                (1.0 - share + share * gaps_left).sqrt()
+            } else {
+                1.0
+            };
+            if interleaved {
+                // Positions and uncertainty changed since the last round.
+                self.g_at_position.fill(f64::NAN);
+            }
             let terms = Terms {
                 round,
+                sd_scale,
                 foresight: if anticipated.is_finite() {
                     self.foresight
                 } else {
@@ -369,6 +386,13 @@ impl OtcMarket {
                         break;
                     };
                     self.meet(caller, pick, terms, participants, schedules, loans);
+                }
+            }
+            // Payments that arrive before the next round.
+            if interleaved && round < self.rounds {
+                let installment = &in_session[(round as usize - 1) * n..round as usize * n];
+                for (position, flow) in self.positions.iter_mut().zip(installment) {
+                    *position += flow.0;
                 }
             }
         }
@@ -421,7 +445,10 @@ impl OtcMarket {
         loans: &mut Vec<Loan>,
     ) {
         let side = |i: u32| Side {
-            p: participants[i as usize],
+            p: Participant {
+                perceived_sd: participants[i as usize].perceived_sd * terms.sd_scale,
+                ..participants[i as usize]
+            },
             position: self.positions[i as usize] as f64,
             schedule: &schedules[participants[i as usize].schedule as usize],
         };
@@ -566,6 +593,9 @@ type Pick = (u32, Option<(Money, Money)>);
 #[derive(Clone, Copy)]
 struct Terms {
     round: u32,
+    /// Banks' perceived late-payment sd this round, as a multiple of the whole day's: less
+    /// once some late payments have arrived between rounds.
+    sd_scale: f64,
     /// Weight on the anticipated value (0 when there is none).
     foresight: f64,
     /// Calls each bank makes in the rounds after this one.
