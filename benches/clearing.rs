@@ -147,6 +147,7 @@ fn clearing(c: &mut Criterion) {
                 market.trade(
                     &participants,
                     &schedules,
+                    &[],
                     &mut loans,
                     &mut scratch,
                     &mut rng,

@@ -20,12 +20,13 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use rand::RngExt;
 
 fn core_periphery(n: u32) -> NetworkKind {
-    // A core of 5% of the banks; every periphery bank has about 3 core lines and one
-    // periphery line whatever N, so degree (and the cost per call) stays bounded.
+    // A core of 5% of the banks with about 20 core links each, about 3 core lines per
+    // periphery bank and about one periphery line each: every degree stays bounded as N
+    // grows, so the network has O(N) links (fixed densities would give O(N²)).
     let core = (n / 20).max(1);
     NetworkKind::CorePeriphery {
         core_size: core,
-        core_density: 0.7,
+        core_density: (20.0 / core as f64).min(0.7),
         core_periphery_density: (3.0 / core as f64).min(1.0),
         periphery_density: (1.0 / n as f64).min(1.0),
     }
@@ -75,6 +76,7 @@ fn session(c: &mut Criterion) {
                     market.trade(
                         &participants,
                         &schedules,
+                        &[],
                         &mut loans,
                         &mut scratch,
                         &mut rng,
@@ -95,6 +97,7 @@ fn session(c: &mut Criterion) {
                     market.trade(
                         &participants,
                         &schedules,
+                        &[],
                         &mut loans,
                         &mut scratch,
                         &mut rng,

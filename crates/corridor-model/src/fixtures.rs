@@ -127,6 +127,7 @@ pub fn with_otc(mut base: Params, rounds: u32, contact_rate: f64, network: Netwo
         contact_rate,
         bargaining_power: 0.5,
         foresight: 1.0,
+        late_payment_share: 0.0,
         matching: Matching::Random,
         network: NetworkParams {
             kind: network,

@@ -329,6 +329,10 @@ pub struct OtcParams {
     /// reserves now: 0 makes their outside options the standing facilities alone (myopic),
     /// 1 weights the anticipated clearing value by the chance of another meeting.
     pub foresight: f64,
+    /// Share, in [0, 1), of each bank's late-payment variance that arrives during the
+    /// session, in equal parts between rounds (after rounds 1 to K - 1); the rest arrives
+    /// after the close, as in the call market. Needs K >= 2 when positive.
+    pub late_payment_share: f64,
     pub matching: Matching,
     pub network: NetworkParams,
 }

@@ -97,6 +97,44 @@ fn repay_central_bank(
     principal + owed
 }
 
+/// Draws one late-payment transfer per bank into `out`: independent normal shocks of sd
+/// `scale` × the bank's raw late-shock sd, netted into transfers (each bank absorbs its
+/// variance share of the sum), rounded to whole units with the rounding residual on the
+/// bank with the largest variance (bank 0). The transfers sum to zero. Returns false (and
+/// draws nothing) when there are no late shocks.
+fn netted_shocks<R: Rng + ?Sized>(
+    banks: &[Bank],
+    scale: f64,
+    rng: &mut R,
+    draws: &mut Vec<(f64, f64)>,
+    out: &mut Vec<Money>,
+) -> bool {
+    let n = banks.len();
+    out.clear();
+    if n < 2 || banks.iter().all(|b| b.late_shock_raw_sd == 0.0) {
+        return false;
+    }
+    draws.clear();
+    let mut total = 0.0;
+    let mut total_var = 0.0;
+    for b in banks {
+        let sd = b.late_shock_raw_sd * scale;
+        let z: f64 = StandardNormal.sample(rng);
+        draws.push((sd, sd * z));
+        total += sd * z;
+        total_var += sd * sd;
+    }
+    let mut residual = Money::ZERO;
+    for &(sd, raw) in draws.iter() {
+        let shock = Money::from_f64_rounded(raw - total * sd * sd / total_var);
+        residual += shock;
+        out.push(shock);
+    }
+    // Bank 0 is the largest, so it has the largest variance.
+    out[0] -= residual;
+    true
+}
+
 /// What `Simulation::market_statistics` reports for the day's record.
 struct MarketStats {
     percentiles: Option<[f64; 4]>,
@@ -194,6 +232,11 @@ pub struct Simulation {
     excess_balances: Vec<Money>,
     late_draws: Vec<(f64, f64)>,
     work: Vec<u32>,
+    /// Share of the late-payment variance that arrives during the OTC session.
+    late_payment_share: f64,
+    /// Today's in-session late payments: one netted transfer per bank for each gap between
+    /// rounds, round by round (empty without interleaving).
+    in_session: Vec<Money>,
 }
 
 impl Simulation {
@@ -281,6 +324,10 @@ impl Simulation {
             .clone()
             .map(|rr| RequirementBook::new(rr, n));
         let tiers = framework::bank_tiers(&regime, sizes, &vec![Money::ZERO; n]);
+        let late_payment_share = match &params.market.mechanism {
+            MarketMechanism::Otc(otc) if otc.rounds >= 2 => otc.late_payment_share,
+            _ => 0.0,
+        };
         let market = match &params.market.mechanism {
             MarketMechanism::Call => Market::Call,
             MarketMechanism::Otc(otc) => {
@@ -349,6 +396,8 @@ impl Simulation {
             excess_balances: Vec::with_capacity(n),
             late_draws: Vec::with_capacity(n),
             work: Vec::new(),
+            late_payment_share,
+            in_session: Vec::new(),
             banks,
         }
     }
@@ -417,14 +466,23 @@ impl Simulation {
 
         // 3. The interbank market.
         self.build_participants(&bd, last_night);
+        self.draw_in_session_payments(rng);
         self.loans_today.clear();
         self.market.trade(
             &self.participants,
             &self.schedules,
+            &self.in_session,
             &mut self.loans_today,
             &mut self.market_scratch,
             rng,
         );
+        // The payments that arrived between rounds settle with the loans.
+        let n = self.banks.len();
+        for installment in self.in_session.chunks(n.max(1)) {
+            for (bank, flow) in self.banks.iter_mut().zip(installment) {
+                bank.customer_flow(*flow);
+            }
+        }
         let (volume, weighted_rate, nonbank_lending) = self.settle_loans(today, options, out);
         let trade_count = self.loans_today.len() as u32;
         std::mem::swap(&mut self.open_loans, &mut self.loans_today);
@@ -1128,30 +1186,39 @@ impl Simulation {
     /// Independent normal shocks netted into transfers between banks (each bank absorbs its
     /// variance share of the sum), rounded to whole units with the rounding residual on the
     /// bank with the largest shock variance.
-    fn late_shock<R: Rng + ?Sized>(&mut self, rng: &mut R) {
-        let n = self.banks.len();
-        if n < 2 || self.params.late_shock.sd == Money::ZERO {
+    /// Late payments that arrive during an OTC session: `late_payment_share` of each bank's
+    /// late-shock variance, in K - 1 equal parts, each netted into transfers like the late
+    /// shock. Draws nothing without interleaving.
+    fn draw_in_session_payments<R: Rng + ?Sized>(&mut self, rng: &mut R) {
+        self.in_session.clear();
+        let share = self.late_payment_share;
+        let MarketMechanism::Otc(otc) = &self.params.market.mechanism else {
+            return;
+        };
+        if share <= 0.0 {
             return;
         }
-        self.late_draws.clear();
-        let mut total = 0.0;
-        let mut total_var = 0.0;
-        for b in &self.banks {
-            let sd = b.late_shock_raw_sd;
-            let z: f64 = StandardNormal.sample(rng);
-            self.late_draws.push((sd, sd * z));
-            total += sd * z;
-            total_var += sd * sd;
+        let gaps = otc.rounds - 1;
+        let scale = (share / gaps as f64).sqrt();
+        let mut part = std::mem::take(&mut self.split);
+        for _ in 0..gaps {
+            if !netted_shocks(&self.banks, scale, rng, &mut self.late_draws, &mut part) {
+                break;
+            }
+            self.in_session.extend_from_slice(&part);
         }
-        let mut residual = Money::ZERO;
-        for i in 0..n {
-            let (sd, raw) = self.late_draws[i];
-            let shock = Money::from_f64_rounded(raw - total * sd * sd / total_var);
-            residual += shock;
-            self.banks[i].customer_flow(shock);
+        self.split = part;
+    }
+
+    fn late_shock<R: Rng + ?Sized>(&mut self, rng: &mut R) {
+        let scale = (1.0 - self.late_payment_share).sqrt();
+        let mut shocks = std::mem::take(&mut self.split);
+        if netted_shocks(&self.banks, scale, rng, &mut self.late_draws, &mut shocks) {
+            for (bank, shock) in self.banks.iter_mut().zip(&shocks) {
+                bank.customer_flow(*shock);
+            }
         }
-        // Bank 0 is the largest, so it has the largest variance.
-        self.banks[0].customer_flow(-residual);
+        self.split = shocks;
     }
 
     fn charge_overdraft_fees(&mut self) {

@@ -339,6 +339,8 @@ pub(crate) struct RawMarket {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub foresight: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub late_payment_share: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub matching: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<RawNetwork>,
@@ -352,6 +354,7 @@ impl Default for RawMarket {
             contact_rate: None,
             bargaining_power: None,
             foresight: None,
+            late_payment_share: None,
             matching: None,
             network: None,
         }
@@ -551,6 +554,7 @@ pub(crate) const DEFAULT_ROUNDS: i64 = 10;
 pub(crate) const DEFAULT_CONTACT_RATE: f64 = 0.5;
 pub(crate) const DEFAULT_BARGAINING_POWER: f64 = 0.5;
 pub(crate) const DEFAULT_FORESIGHT: f64 = 1.0;
+pub(crate) const DEFAULT_LATE_PAYMENT_SHARE: f64 = 0.0;
 pub(crate) const DEFAULT_MATCHING: &str = "random";
 
 /// A date as the user wrote it: a string `"2015-01-02"` or a bare TOML date `2015-01-02`.

@@ -1766,6 +1766,7 @@ fn otc_market_keys_are_read_and_defaulted() {
     };
     assert_eq!((m.rounds, m.contact_rate), (10, 0.5));
     assert_eq!((m.bargaining_power, m.foresight), (0.5, 1.0));
+    assert_eq!(m.late_payment_share, 0.0);
     assert_eq!(m.matching, Matching::Random);
     assert_eq!(m.network.kind, NetworkKind::Complete);
     assert_eq!(m.network.credit_limit_multiple, 0.05);
@@ -1854,6 +1855,23 @@ fn otc_market_values_are_checked() {
         None,
         Some("market.bargaining_power"),
         "scenarios/x.toml (from --set): market.bargaining_power = 1.5: expected a number in [0, 1]",
+    );
+    let e = err(&otc("rounds = 1\nlate_payment_share = 0.5\n"), &[]);
+    check(
+        &e,
+        ErrorKind::InvalidValue,
+        Some(19),
+        Some("market.late_payment_share"),
+        "scenarios/x.toml:19: market.late_payment_share = 0.5: late payments arrive between \
+         rounds, so a positive share needs market.rounds >= 2 (market.rounds = 1)",
+    );
+    let e = err(&otc("late_payment_share = 1\n"), &[]);
+    check(
+        &e,
+        ErrorKind::InvalidValue,
+        Some(18),
+        Some("market.late_payment_share"),
+        "scenarios/x.toml:18: market.late_payment_share = 1: expected a number in [0, 1)",
     );
     let e = err(MINIMAL, &["market.mechanism=\"auction\""]);
     check(

@@ -17,9 +17,9 @@ use toml_edit::{DocumentMut, Item, TableLike, Value};
 
 use crate::error::{ErrorKind, ScenarioError};
 use crate::raw::{
-    DEFAULT_BARGAINING_POWER, DEFAULT_CONTACT_RATE, DEFAULT_FORESIGHT, DEFAULT_MATCHING,
-    DEFAULT_ROUNDS, DateText, RawAllocation, RawFramework, RawFrameworkTable, RawNetwork,
-    RawNonBanks, RawReserveRequirement, RawScenario,
+    DEFAULT_BARGAINING_POWER, DEFAULT_CONTACT_RATE, DEFAULT_FORESIGHT, DEFAULT_LATE_PAYMENT_SHARE,
+    DEFAULT_MATCHING, DEFAULT_ROUNDS, DateText, RawAllocation, RawFramework, RawFrameworkTable,
+    RawNetwork, RawNonBanks, RawReserveRequirement, RawScenario,
 };
 use crate::source::{KeyPath, Locator};
 
@@ -596,6 +596,9 @@ fn market(
     let contact_rate = *m.contact_rate.get_or_insert(DEFAULT_CONTACT_RATE);
     let bargaining_power = *m.bargaining_power.get_or_insert(DEFAULT_BARGAINING_POWER);
     let foresight = *m.foresight.get_or_insert(DEFAULT_FORESIGHT);
+    let late_payment_share = *m
+        .late_payment_share
+        .get_or_insert(DEFAULT_LATE_PAYMENT_SHARE);
     let matching = m
         .matching
         .get_or_insert_with(|| DEFAULT_MATCHING.to_owned())
@@ -614,6 +617,11 @@ fn market(
             Bounds::closed(0.0, 1.0),
         )?,
         foresight: c.real(&k("market.foresight"), foresight, Bounds::closed(0.0, 1.0))?,
+        late_payment_share: c.real(
+            &k("market.late_payment_share"),
+            late_payment_share,
+            Bounds::closed_open(0.0, 1.0),
+        )?,
         matching: c.choice(
             &k("market.matching"),
             &matching,
@@ -625,6 +633,17 @@ fn market(
         )?,
         network: network(c, m.network.get_or_insert_with(RawNetwork::default), count)?,
     };
+    if params.late_payment_share > 0.0 && params.rounds < 2 {
+        return Err(c.invalid(
+            &k("market.late_payment_share"),
+            Shown::Num(params.late_payment_share),
+            format_args!(
+                "late payments arrive between rounds, so a positive share needs \
+                 market.rounds >= 2 (market.rounds = {})",
+                params.rounds
+            ),
+        ));
+    }
     Ok(MarketParams {
         mechanism: MarketMechanism::Otc(params),
     })

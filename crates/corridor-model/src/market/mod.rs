@@ -93,12 +93,14 @@ pub enum Market {
 }
 
 impl Market {
-    /// Runs today's session; appends the loans made to `loans`. Every random draw comes
-    /// from `rng`, in a fixed order.
+    /// Runs today's session; appends the loans made to `loans`. `in_session` holds late
+    /// payments that arrive between OTC rounds (one transfer per bank for each gap, round by
+    /// round; empty when none). Every random draw comes from `rng`, in a fixed order.
     pub fn trade<R: Rng + ?Sized>(
         &mut self,
         participants: &[Participant],
         schedules: &[MarginalValue],
+        in_session: &[Money],
         loans: &mut Vec<Loan>,
         scratch: &mut MarketScratch,
         rng: &mut R,
@@ -108,7 +110,7 @@ impl Market {
                 let clearing = clear_call_market(participants, schedules, scratch);
                 call::allocate(&clearing, participants, schedules, loans, scratch);
             }
-            Market::Otc(otc) => otc.trade(participants, schedules, loans, scratch, rng),
+            Market::Otc(otc) => otc.trade(participants, schedules, in_session, loans, scratch, rng),
         }
     }
 }

@@ -254,12 +254,15 @@ pub struct OtcMarket {
     contact_rate: f64,
     bargaining_power: f64,
     foresight: f64,
+    late_payment_share: f64,
     matching: Matching,
     learning_rate: f64,
     network: Arc<Network>,
     /// Per bank: past partners and relationship strength in (0, 1], in first-trade order.
     relationships: Vec<Vec<(u32, f64)>>,
-    positions: Vec<i64>,
+    /// Per bank, this session: everything a meeting reads or writes, in one place (one
+    /// cache line), because callers and counterparties come in random order.
+    state: Vec<BankState>,
     callers: Vec<u32>,
     /// Per lender: today's lending to each borrower, (borrower, amount). A lender trades
     /// with a handful of borrowers a day, so a short list scanned in place beats hashing.
@@ -267,10 +270,20 @@ pub struct OtcMarket {
     /// Lenders with entries in `credit_used` (cleared at the next session).
     lenders_today: Vec<u32>,
     traded_pairs: Vec<(u32, u32)>,
-    /// Per bank: G(z) at its current position this session (NaN: not computed yet).
-    g_at_position: Vec<f64>,
-    /// Per bank: (round, π) for the last round π was computed in (round 0: never).
-    again: Vec<(u32, f64)>,
+}
+
+/// A bank during a session.
+#[derive(Clone, Copy, Debug)]
+struct BankState {
+    /// What it brought to the market (its position at the open, sd, buffer, schedule).
+    p: Participant,
+    /// Its position now: at the open, plus loans and in-session payments since.
+    position: i64,
+    /// G(z) at `position` under this round's sd (NaN: not computed yet).
+    g: f64,
+    /// π, the chance of meeting again, for round `again_round` (0: never computed).
+    again: f64,
+    again_round: u32,
 }
 
 impl OtcMarket {
@@ -281,17 +294,16 @@ impl OtcMarket {
             contact_rate: params.contact_rate,
             bargaining_power: params.bargaining_power,
             foresight: params.foresight,
+            late_payment_share: params.late_payment_share,
             matching: params.matching,
             learning_rate: params.network.relationship_learning_rate,
             network,
             relationships: vec![Vec::new(); n],
-            positions: Vec::with_capacity(n),
+            state: Vec::with_capacity(n),
             callers: Vec::with_capacity(n),
             credit_used: vec![Vec::new(); n],
             lenders_today: Vec::new(),
             traded_pairs: Vec::new(),
-            g_at_position: vec![f64::NAN; n],
-            again: vec![(0, 0.0); n],
         }
     }
 
@@ -305,6 +317,7 @@ impl OtcMarket {
         &mut self,
         participants: &[Participant],
         schedules: &[MarginalValue],
+        in_session: &[Money],
         loans: &mut Vec<Loan>,
         scratch: &mut MarketScratch,
         rng: &mut R,
@@ -315,16 +328,19 @@ impl OtcMarket {
             self.network.len(),
             "network built for another population"
         );
-        self.positions.clear();
-        self.positions
-            .extend(participants.iter().map(|p| p.position.0));
+        self.state.clear();
+        self.state.extend(participants.iter().map(|p| BankState {
+            p: *p,
+            position: p.position.0,
+            g: f64::NAN,
+            again: 0.0,
+            again_round: 0,
+        }));
         for &l in &self.lenders_today {
             self.credit_used[l as usize].clear();
         }
         self.lenders_today.clear();
         self.traded_pairs.clear();
-        self.g_at_position.fill(f64::NAN);
-        self.again.fill((0, 0.0));
         if n < 2 {
             return;
         }
@@ -337,10 +353,26 @@ impl OtcMarket {
         };
         let whole = self.contact_rate.floor() as u32;
         let fraction = self.contact_rate - whole as f64;
+        let interleaved = !in_session.is_empty() && self.rounds >= 2;
         for round in 1..=self.rounds {
             let calls_left = self.contact_rate * (self.rounds - round) as f64;
+            // Late payments still to come: those between the rounds left, and the close.
+            let sd_scale = if interleaved {
+                let share = self.late_payment_share;
+                let gaps_left = (self.rounds - round) as f64 / (self.rounds - 1) as f64;
+                (1.0 - share + share * gaps_left).sqrt()
+            } else {
+                1.0
+            };
+            if interleaved {
+                // Positions and uncertainty changed since the last round.
+                for b in &mut self.state {
+                    b.g = f64::NAN;
+                }
+            }
             let terms = Terms {
                 round,
+                sd_scale,
                 foresight: if anticipated.is_finite() {
                     self.foresight
                 } else {
@@ -351,9 +383,9 @@ impl OtcMarket {
             };
             // Callers: banks away from their target, in a fresh random order each round.
             self.callers.clear();
-            for (i, p) in participants.iter().enumerate() {
-                let target = target(&schedules[p.schedule as usize], p);
-                if (self.positions[i] as f64 - target).abs() >= 1.0 {
+            for (i, b) in self.state.iter().enumerate() {
+                let target = target(&schedules[b.p.schedule as usize], &b.p);
+                if (b.position as f64 - target).abs() >= 1.0 {
                     self.callers.push(i as u32);
                 }
             }
@@ -368,7 +400,14 @@ impl OtcMarket {
                     let Some(pick) = self.pick_counterparty(caller, rng) else {
                         break;
                     };
-                    self.meet(caller, pick, terms, participants, schedules, loans);
+                    self.meet(caller, pick, terms, schedules, loans);
+                }
+            }
+            // Payments that arrive before the next round.
+            if interleaved && round < self.rounds {
+                let installment = &in_session[(round as usize - 1) * n..round as usize * n];
+                for (b, flow) in self.state.iter_mut().zip(installment) {
+                    b.position += flow.0;
                 }
             }
         }
@@ -394,7 +433,7 @@ impl OtcMarket {
         }
         match self.network.contacts(caller) {
             None => {
-                let n = self.positions.len() as u32;
+                let n = self.state.len() as u32;
                 let j = rng.random_range(0..n - 1);
                 Some((if j >= caller { j + 1 } else { j }, None))
             }
@@ -416,14 +455,19 @@ impl OtcMarket {
         a: u32,
         (b, lines): Pick,
         terms: Terms,
-        participants: &[Participant],
         schedules: &[MarginalValue],
         loans: &mut Vec<Loan>,
     ) {
-        let side = |i: u32| Side {
-            p: participants[i as usize],
-            position: self.positions[i as usize] as f64,
-            schedule: &schedules[participants[i as usize].schedule as usize],
+        let side = |i: u32| {
+            let b = &self.state[i as usize];
+            Side {
+                p: Participant {
+                    perceived_sd: b.p.perceived_sd * terms.sd_scale,
+                    ..b.p
+                },
+                position: b.position as f64,
+                schedule: &schedules[b.p.schedule as usize],
+            }
         };
         let Some((borrower, amount)) = deal(&side(a), &side(b)) else {
             return;
@@ -458,8 +502,8 @@ impl OtcMarket {
         };
         let rate_bp = lender_value + self.bargaining_power * (borrower_value - lender_value);
         let amount = Money(q as i64);
-        self.positions[lender as usize] -= amount.0;
-        self.positions[borrower as usize] += amount.0;
+        self.state[lender as usize].position -= amount.0;
+        self.state[borrower as usize].position += amount.0;
         let exposures = &mut self.credit_used[lender as usize];
         match slot {
             Some(k) => exposures[k].1 += amount,
@@ -500,7 +544,7 @@ impl OtcMarket {
         }
         let (k, v1) = schedule.steps[0];
         let z = |x: f64| (k + side.p.buffer - x) / sd;
-        let cached = &mut self.g_at_position[bank as usize];
+        let cached = &mut self.state[bank as usize].g;
         let z_now = z(side.position);
         let g_now = if cached.is_nan() { g(z_now) } else { *cached };
         let z_new = z(side.position + change);
@@ -523,13 +567,13 @@ impl OtcMarket {
     /// The bank's continuation value ρ = π r̂ + (1 - π) `own`, with π cached per bank and
     /// round.
     fn continuation(&mut self, bank: u32, terms: &Terms, own: f64) -> f64 {
-        let (round, again) = &mut self.again[bank as usize];
-        if *round != terms.round {
+        let b = &mut self.state[bank as usize];
+        if b.again_round != terms.round {
             let meetings = terms.calls_left * self.network.meetings_per_call(bank);
-            *again = terms.foresight * (1.0 - (-meetings).exp());
-            *round = terms.round;
+            b.again = terms.foresight * (1.0 - (-meetings).exp());
+            b.again_round = terms.round;
         }
-        *again * terms.anticipated + (1.0 - *again) * own
+        b.again * terms.anticipated + (1.0 - b.again) * own
     }
 
     /// Strength moves `learning_rate` of the way to 1 for pairs that traded today and to 0
@@ -566,6 +610,9 @@ type Pick = (u32, Option<(Money, Money)>);
 #[derive(Clone, Copy)]
 struct Terms {
     round: u32,
+    /// Banks' perceived late-payment sd this round, as a multiple of the whole day's: less
+    /// once some late payments have arrived between rounds.
+    sd_scale: f64,
     /// Weight on the anticipated value (0 when there is none).
     foresight: f64,
     /// Calls each bank makes in the rounds after this one.
