@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use corridor_model::RecordOptions;
-use corridor_runner::{Batch, population, run_batch, simulate_run};
+use corridor_runner::{population, simulate_run};
 
 #[test]
 fn run_k_alone_equals_run_k_of_a_batch_on_any_thread_count() {
@@ -17,23 +17,7 @@ fn run_k_alone_equals_run_k_of_a_batch_on_any_thread_count() {
         banks: true,
         trades: true,
     };
-    let collect = |threads: usize| {
-        let batch = Batch {
-            params: sc.params(),
-            seed: 99,
-            runs: 0..70, // more than one chunk
-            options,
-            check_invariants: false,
-            threads: Some(threads),
-        };
-        let mut out = Vec::new();
-        run_batch::<std::convert::Infallible, _>(&batch, &|| {}, |r| {
-            out.push(r);
-            Ok(())
-        })
-        .unwrap();
-        out
-    };
+    let collect = |threads| simulate_on(&sc, 70, 99, options, Some(threads), false); // > 1 chunk
     let one = collect(1);
     let two = collect(2);
     assert_eq!(one, two);

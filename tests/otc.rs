@@ -122,7 +122,7 @@ fn periphery_banks_pay_more_than_core_banks() {
 /// the batch.
 #[test]
 fn otc_batches_do_not_depend_on_thread_count() {
-    use corridor_runner::{Batch, population, run_batch, simulate_run};
+    use corridor_runner::{population, simulate_run};
     let sc = scenario(
         "emid_electronic.toml",
         &[
@@ -135,23 +135,7 @@ fn otc_batches_do_not_depend_on_thread_count() {
         banks: true,
         trades: true,
     };
-    let collect = |threads: usize| {
-        let batch = Batch {
-            params: sc.params(),
-            seed: 8,
-            runs: 0..66, // more than one chunk
-            options,
-            check_invariants: true,
-            threads: Some(threads),
-        };
-        let mut out = Vec::new();
-        run_batch::<std::convert::Infallible, _>(&batch, &|| {}, |r| {
-            out.push(r);
-            Ok(())
-        })
-        .unwrap();
-        out
-    };
+    let collect = |threads| simulate_on(&sc, 66, 8, options, Some(threads), true); // > 1 chunk
     let one = collect(1);
     assert_eq!(one, collect(2));
     let pop = population(sc.params(), 8);

@@ -23,13 +23,26 @@ pub fn simulate(
     seed: u64,
     options: RecordOptions,
 ) -> Vec<RunRecords> {
+    simulate_on(scenario, runs, seed, options, None, true)
+}
+
+/// [`simulate`] on a given number of threads (`None`: all cores), with or without the
+/// daily invariant checks.
+pub fn simulate_on(
+    scenario: &Scenario,
+    runs: u32,
+    seed: u64,
+    options: RecordOptions,
+    threads: Option<usize>,
+    check_invariants: bool,
+) -> Vec<RunRecords> {
     let batch = Batch {
         params: scenario.params(),
         seed,
         runs: 0..runs,
         options,
-        check_invariants: true,
-        threads: None,
+        check_invariants,
+        threads,
     };
     let mut out = Vec::new();
     run_batch::<std::convert::Infallible, _>(&batch, &|| {}, |r| {
