@@ -389,3 +389,61 @@ fn work_items_of_several_scenarios_equal_ordinary_batch_runs() {
     // The late-shock sd changes the outcome, so the comparison is not vacuous.
     assert_ne!(batch_a[0], batch_b[0]);
 }
+
+/// A Latin-hypercube sweep file, end to end: n points, each parameter's values inside its
+/// bounds and one in each of the n equal strata of its range (the defining property of the
+/// design), and every point simulated.
+#[test]
+fn latin_hypercube_design_runs_end_to_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    let design = tmp.path().join("lhs.toml");
+    std::fs::write(
+        &design,
+        "design = \"latin_hypercube\"\npoints = 6\nseed = 3\n[parameters]\n\
+         central_bank.reserve_target_per_bank = { lower = -200, upper = 200 }\n\
+         late_shock.sd = { lower = 50, upper = 150 }\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("lhs");
+    let run = corridor(&[
+        "sweep",
+        &poole_path(),
+        "--design",
+        design.to_str().unwrap(),
+        "--runs",
+        "2",
+        "--set",
+        "calendar.business_days=5",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let keys = ["central_bank.reserve_target_per_bank", "late_shock.sd"];
+    let cols = read_numeric_columns(&out.join("points.parquet"), &keys).unwrap();
+    for (key, (lower, upper), values) in [
+        (keys[0], (-200.0, 200.0), &cols[0]),
+        (keys[1], (50.0, 150.0), &cols[1]),
+    ] {
+        let mut v: Vec<f64> = values.iter().map(|x| x.unwrap()).collect();
+        assert_eq!(v.len(), 6, "{key}");
+        v.sort_by(f64::total_cmp);
+        let width = (upper - lower) / 6.0;
+        for (k, x) in v.iter().enumerate() {
+            let (lo, hi) = (lower + k as f64 * width, lower + (k + 1) as f64 * width);
+            assert!(
+                *x >= lo && *x <= hi,
+                "{key}: value {x} not in stratum {k} [{lo}, {hi}]"
+            );
+        }
+    }
+    for p in 0..6 {
+        assert!(
+            out.join(format!("daily/point={p}/part-0.parquet")).exists(),
+            "point {p}"
+        );
+    }
+}

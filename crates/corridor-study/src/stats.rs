@@ -8,10 +8,11 @@
 use corridor_model::RunRecords;
 
 /// The pooled variables, in column order.
-pub const VARS: [&str; 7] = [
+pub const VARS: [&str; 8] = [
     "overnight_rate_bp",
     "spread_to_deposit_bp",
     "spread_to_policy_bp",
+    "spread_to_lending_bp",
     "volume",
     "reserves_total",
     "lending_facility_use",
@@ -24,11 +25,12 @@ pub const STATS: [&str; 7] = ["mean", "std", "p05", "p25", "p50", "p75", "p95"];
 const QUANTILES: [f64; 5] = [0.05, 0.25, 0.50, 0.75, 0.95];
 
 /// The daily columns a point's statistics are computed from.
-pub const DAILY_COLUMNS: [&str; 8] = [
+pub const DAILY_COLUMNS: [&str; 9] = [
     "run",
     "overnight_rate_bp",
     "deposit_rate_bp",
     "policy_rate_bp",
+    "lending_rate_bp",
     "volume",
     "reserves_total",
     "lending_facility_use",
@@ -48,7 +50,7 @@ pub struct PointDays {
     /// The run of each row.
     pub run: Vec<u32>,
     /// One vector per entry of [`VARS`].
-    pub vars: [Vec<Option<f64>>; 7],
+    pub vars: [Vec<Option<f64>>; 8],
 }
 
 impl PointDays {
@@ -61,6 +63,7 @@ impl PointDays {
                 rate,
                 rate.map(|r| r - d.deposit_rate_bp),
                 rate.map(|r| r - d.policy_rate_bp),
+                rate.map(|r| r - d.lending_rate_bp),
                 Some(d.volume.0 as f64),
                 Some(d.reserves_total.0 as f64),
                 Some(d.lending_facility_use.0 as f64),
@@ -87,10 +90,11 @@ impl PointDays {
                 rate.clone(),
                 spread(&cols[2]),
                 spread(&cols[3]),
-                cols[4].clone(),
+                spread(&cols[4]),
                 cols[5].clone(),
                 cols[6].clone(),
                 cols[7].clone(),
+                cols[8].clone(),
             ],
         }
     }
@@ -193,9 +197,10 @@ mod tests {
     #[test]
     fn names_follow_vars_then_stats() {
         let names = moment_names();
-        assert_eq!(names.len(), 49);
+        assert_eq!(names.len(), 8 * 7);
         assert_eq!(names[0], "overnight_rate_bp_mean");
         assert_eq!(names[7], "spread_to_deposit_bp_mean");
-        assert_eq!(names[48], "deposit_facility_use_p95");
+        assert_eq!(names[21], "spread_to_lending_bp_mean");
+        assert_eq!(names[55], "deposit_facility_use_p95");
     }
 }
