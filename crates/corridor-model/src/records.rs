@@ -21,10 +21,13 @@ pub struct DayRecord {
     /// Aggregate reserve balances at the close, after the late shock and before the
     /// standing facilities: the day's reserve supply.
     pub reserves_total: Money,
+    /// The central bank's target for the day: its excess-reserve target plus what banks
+    /// need tonight for their requirements.
     pub reserves_target: Money,
     /// Overnight credit the lending facility extended at the end of the day.
     pub lending_facility_use: Money,
-    /// End-of-day balances remunerated at the deposit facility rate.
+    /// End-of-day balances above what counted toward requirements, remunerated by the
+    /// framework's tiers (the deposit facility rate under a corridor or floor).
     pub deposit_facility_use: Money,
     /// The day's fine-tuning operation: positive provides reserves, negative absorbs them.
     pub fine_tuning_amount: Money,
@@ -72,7 +75,7 @@ pub struct BankDayRecord {
     pub lending_facility: Money,
     pub cb_repo: Money,
     pub equity: Money,
-    /// Balance remunerated at the deposit facility rate tonight.
+    /// Balance above what counted toward the requirement tonight, remunerated by the tiers.
     pub deposit_facility: Money,
     /// The bank's minimum reserve requirement in force (0 without requirements).
     pub required_reserves: Money,
