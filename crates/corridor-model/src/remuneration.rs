@@ -98,6 +98,8 @@ pub const UNBOUNDED: f64 = 1e18;
 /// the neglected neighbour contributes less than Φ(-6) ≈ 1e-9 of its rate gap.
 const SEPARATION_SDS: f64 = 12.0;
 
+const QUANTILE_CACHE_ENTRIES: usize = 8;
+
 /// Normal quantiles already computed, keyed by the rate and the pair of values bracketing
 /// it. Banks share rate pairs (they face the same facility and tier rates), so one clearing
 /// evaluation needs a handful of quantiles, not one per bank.
@@ -120,7 +122,11 @@ impl QuantileCache {
         }
         let p = ((rate - lo) / (hi - lo)).clamp(0.0, 1.0);
         let z = crate::normal::inverse_cdf(p);
-        self.entries.push((rate, hi, lo, z));
+        // Shared rates are few; bank-specific ones (a borrowing cost makes each bank try its
+        // own rates) would only lengthen the scan, so the cache stays small.
+        if self.entries.len() < QUANTILE_CACHE_ENTRIES {
+            self.entries.push((rate, hi, lo, z));
+        }
         z
     }
 }

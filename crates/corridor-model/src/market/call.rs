@@ -113,7 +113,7 @@ pub fn clear_call_market(
 }
 
 /// Brent–Dekker root finding on a bracket with f(a) > 0 > f(b).
-fn brent(f: &mut impl FnMut(f64) -> f64, a: f64, fa: f64, b: f64, fb: f64) -> f64 {
+pub(crate) fn brent(f: &mut impl FnMut(f64) -> f64, a: f64, fa: f64, b: f64, fb: f64) -> f64 {
     let (mut a, mut fa, mut b, mut fb) = (a, fa, b, fb);
     let (mut c, mut fc) = (a, fa);
     let mut d = b - a;

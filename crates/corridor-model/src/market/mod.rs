@@ -55,17 +55,15 @@ impl Participant {
             return lend_or_stay;
         }
         // Borrow q where planned(rate + k q) - position = q: the left side falls in q and
-        // the right rises, so bisect. Beyond (highest value - rate) / k no unit is worth it.
-        let (mut lo, mut hi) = (0.0, ((schedule.highest() - rate) / k).max(0.0));
-        for _ in 0..60 {
-            let q = 0.5 * (lo + hi);
-            if at(rate + k * q) > q {
-                lo = q;
-            } else {
-                hi = q;
-            }
+        // the right rises, so h(q) = planned(rate + k q) - position - q has one root, with
+        // h(0) > 0 and h < 0 where the cost exceeds the highest value.
+        let hi = ((schedule.highest() - rate) / k).max(0.0);
+        let mut h = |q: f64| at(rate + k * q) - q;
+        let (h_lo, h_hi) = (h(0.0), h(hi));
+        if h_hi >= 0.0 {
+            return hi;
         }
-        0.5 * (lo + hi)
+        call::brent(&mut h, 0.0, h_lo, hi, h_hi)
     }
 }
 
