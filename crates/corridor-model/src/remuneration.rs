@@ -106,9 +106,16 @@ const QUANTILE_CACHE_ENTRIES: usize = 8;
 #[derive(Clone, Debug, Default)]
 pub struct QuantileCache {
     entries: Vec<(f64, f64, f64, f64)>,
+    /// When set, a schedule whose steps are too close for the closed form returns its
+    /// one-step estimate instead of solving exactly: the call market locates the clearing
+    /// rate this way, cheaply, before polishing it with exact demand.
+    pub(crate) estimate_only: bool,
+    /// Whether an estimate stood in for an exact solve since this was last reset.
+    pub(crate) approximated: bool,
 }
 
 impl QuantileCache {
+    /// Forgets the quantiles (they belong to one rate); keeps the mode flags.
     pub fn clear(&mut self) {
         self.entries.clear();
     }
@@ -213,6 +220,9 @@ impl MarginalValue {
             .windows(2)
             .all(|w| w[1].0 - w[0].0 >= SEPARATION_SDS * sd);
         if separated {
+            estimate
+        } else if cache.estimate_only {
+            cache.approximated = true;
             estimate
         } else {
             // The one-step estimate is a close start: Newton then needs few steps.

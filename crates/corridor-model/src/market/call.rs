@@ -33,6 +33,12 @@ pub struct Clearing {
 }
 
 /// Finds the rate at which aggregate planned balances equal aggregate positions.
+///
+/// Banks whose schedules have steps too close for the closed form need an exact solve at
+/// every rate tried. So the rate is first located with their one-step estimates (cheap),
+/// then polished with exact demand inside a small bracket around it; if the bracket does not
+/// hold the exact root, the exact search runs over the whole interval. Either way the rate
+/// returned is a root of exact demand.
 pub fn clear_call_market(
     participants: &[Participant],
     schedules: &[MarginalValue],
@@ -51,28 +57,97 @@ pub fn clear_call_market(
         lo = lo.min(s.lowest());
         hi = hi.max(s.highest());
     }
-    let mut f = |r: f64| net_demand(r, participants, schedules, scratch);
     if hi <= lo {
+        let excess = net_demand(lo, participants, schedules, scratch);
         return Clearing {
             rate_bp: lo,
-            excess_demand: f(lo),
+            excess_demand: excess,
         };
     }
-    // Start just inside the open interval, where demand is finite or at least signed.
+    // Just inside the open interval, where demand is finite or at least signed.
     let span = hi - lo;
     let (a, b) = (lo + 1e-12 * span, hi - 1e-12 * span);
-    let (fa, fb) = (f(a), f(b));
-    if fa <= 0.0 {
-        return Clearing {
-            rate_bp: a,
-            excess_demand: fa,
+
+    scratch.quantiles.estimate_only = true;
+    scratch.quantiles.approximated = false;
+    let located = locate(participants, schedules, scratch, a, b);
+    scratch.quantiles.estimate_only = false;
+    if !scratch.quantiles.approximated {
+        return located.clearing;
+    }
+    let mut f = |r: f64| net_demand(r, participants, schedules, scratch);
+    if located.at_step_value {
+        let v = located.clearing.rate_bp;
+        let (above, below) = (f(v + INDIFFERENCE_BP), f(v - INDIFFERENCE_BP));
+        if above <= 0.0 && below >= 0.0 {
+            return Clearing {
+                rate_bp: v,
+                excess_demand: 0.5 * (above + below),
+            };
+        }
+        // The exact root lies on one side of the value: search only there.
+        let (a, b) = if above > 0.0 {
+            (v + INDIFFERENCE_BP, b)
+        } else {
+            (a, v - INDIFFERENCE_BP)
         };
+        locate(participants, schedules, scratch, a, b).clearing
+    } else {
+        // One exact bracket around the estimate. If it misses (steps so close that the
+        // estimate is off), its two exact values still narrow the search, since demand
+        // falls with the rate.
+        let r = located.clearing.rate_bp;
+        let width = 1e-6 * span;
+        let (ra, rb) = ((r - width).max(a), (r + width).min(b));
+        let (fa, fb) = (f(ra), f(rb));
+        if fa >= 0.0 && fb <= 0.0 {
+            let rate = if fa == 0.0 {
+                ra
+            } else if fb == 0.0 {
+                rb
+            } else {
+                brent(&mut f, ra, fa, rb, fb)
+            };
+            return Clearing {
+                rate_bp: rate,
+                excess_demand: f(rate),
+            };
+        }
+        let (a, b) = if fa < 0.0 { (a, ra) } else { (rb, b) };
+        locate(participants, schedules, scratch, a, b).clearing
+    }
+}
+
+/// A located clearing rate, and whether it sits exactly on a schedule's step value.
+struct Located {
+    clearing: Clearing,
+    at_step_value: bool,
+}
+
+/// The root of aggregate net demand on (a, b): step values first, then Brent's method.
+fn locate(
+    participants: &[Participant],
+    schedules: &[MarginalValue],
+    scratch: &mut MarketScratch,
+    a: f64,
+    b: f64,
+) -> Located {
+    let done = |rate_bp: f64, excess_demand: f64, at_step_value: bool| Located {
+        clearing: Clearing {
+            rate_bp,
+            excess_demand,
+        },
+        at_step_value,
+    };
+    let (fa, fb) = (
+        net_demand(a, participants, schedules, scratch),
+        net_demand(b, participants, schedules, scratch),
+    );
+    if fa <= 0.0 {
+        return done(a, fa, false);
     }
     if fb >= 0.0 {
-        return Clearing {
-            rate_bp: b,
-            excess_demand: fb,
-        };
+        return done(b, fb, false);
     }
     // Demand jumps where the rate crosses a step value of the schedules (a quota band, a
     // tier): test those values first. If demand changes sign across one, it is the clearing
@@ -91,12 +166,8 @@ pub fn clear_call_market(
         if above <= 0.0 {
             let below = f(v - INDIFFERENCE_BP);
             if below >= 0.0 {
-                let excess = 0.5 * (above + below);
                 scratch.values = std::mem::take(values);
-                return Clearing {
-                    rate_bp: v,
-                    excess_demand: excess,
-                };
+                return done(v, 0.5 * (above + below), true);
             }
             (b, fb) = (v - INDIFFERENCE_BP, below);
             break;
@@ -106,10 +177,7 @@ pub fn clear_call_market(
     let rate = brent(&mut f, a, fa, b, fb);
     let excess = f(rate);
     scratch.values = std::mem::take(values);
-    Clearing {
-        rate_bp: rate,
-        excess_demand: excess,
-    }
+    done(rate, excess, false)
 }
 
 /// Brent–Dekker root finding on a bracket with f(a) > 0 > f(b).
