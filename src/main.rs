@@ -290,19 +290,12 @@ fn sweep_command(args: SweepArgs) -> Result<()> {
         scenario: args.scenario.scenario.clone(),
         overrides: args.scenario.overrides.clone(),
         design,
-        runs: args.study.runs,
-        seed: args.study.seed,
         seeds: if args.independent_seeds {
             Seeds::Independent
         } else {
             Seeds::Common
         },
-        out: out.clone(),
-        threads: args.study.threads,
-        resume: args.study.resume,
-        force: args.study.force,
-        check_invariants: args.study.check,
-        corridor_version: env!("CARGO_PKG_VERSION").to_string(),
+        run: run_options(&args.study, &out),
     })?;
     if plan.finished_points() > 0 {
         eprintln!(
@@ -325,6 +318,20 @@ fn sweep_command(args: SweepArgs) -> Result<()> {
         out.display()
     );
     Ok(())
+}
+
+/// The options a sweep and a calibration share, from their common arguments.
+fn run_options(study: &StudyArgs, out: &Path) -> corridor_study::RunOptions {
+    corridor_study::RunOptions {
+        runs: study.runs,
+        seed: study.seed,
+        out: out.to_path_buf(),
+        threads: study.threads,
+        resume: study.resume,
+        force: study.force,
+        check_invariants: study.check,
+        corridor_version: env!("CARGO_PKG_VERSION").to_string(),
+    }
 }
 
 fn calibrate_command(args: CalibrateArgs) -> Result<()> {
@@ -353,14 +360,7 @@ fn calibrate_command(args: CalibrateArgs) -> Result<()> {
         parameters: read_parameters(&args.params)?,
         method,
         max_iters: args.max_iters,
-        runs: args.study.runs,
-        seed: args.study.seed,
-        out: out.clone(),
-        threads: args.study.threads,
-        resume: args.study.resume,
-        force: args.study.force,
-        check_invariants: args.study.check,
-        corridor_version: env!("CARGO_PKG_VERSION").to_string(),
+        run: run_options(&args.study, &out),
     })?;
     if calibration.logged_evaluations() > 0 {
         eprintln!(

@@ -289,22 +289,8 @@ pub struct CalibrationConfig {
     pub method: Method,
     /// Maximum optimiser iterations.
     pub max_iters: u64,
-    /// Runs per point and evaluation [default: the scenario's `run.runs`].
-    pub runs: Option<u32>,
-    /// Seed [default: the scenario's `run.seed`].
-    pub seed: Option<u64>,
-    /// Output directory.
-    pub out: PathBuf,
-    /// Worker threads (`None`: all cores).
-    pub threads: Option<usize>,
-    /// Continue an interrupted calibration in `out`.
-    pub resume: bool,
-    /// Replace `out` if it exists.
-    pub force: bool,
-    /// Check every accounting identity after every day.
-    pub check_invariants: bool,
-    /// Version string recorded in the files.
-    pub corridor_version: String,
+    /// Runs, seed, output and the other options every study shares.
+    pub run: crate::RunOptions,
 }
 
 /// The definition stored in `calibration.json`; a resumed calibration must have the same.
@@ -461,7 +447,7 @@ impl Calibration {
                 load_eval(&config, g, theta, what)?;
             }
         }
-        let runs = config.runs.unwrap_or(base.default_runs());
+        let runs = config.run.runs.unwrap_or(base.default_runs());
         if runs < 2 {
             return Err(StudyError::Input {
                 file: "--runs".into(),
@@ -472,13 +458,13 @@ impl Calibration {
                 ),
             });
         }
-        if config.threads == Some(0) {
+        if config.run.threads == Some(0) {
             return Err(StudyError::ThreadPool(
                 "--threads 0: at least one thread is needed".into(),
             ));
         }
         let spec = CalibrationSpec {
-            corridor_version: config.corridor_version.clone(),
+            corridor_version: config.run.corridor_version.clone(),
             scenario_toml: base.resolved_toml(),
             overrides: config.overrides.clone(),
             targets: config.targets.clone(),
@@ -486,14 +472,14 @@ impl Calibration {
             method: config.method,
             max_iters: config.max_iters,
             runs,
-            seed: config.seed.unwrap_or(base.default_seed()),
+            seed: config.run.seed.unwrap_or(base.default_seed()),
         };
-        let out = config.out.clone();
+        let out = config.run.out.clone();
         let spec_path = out.join(SPEC_FILE);
         let log_path = out.join(LOG_FILE);
         let mut cache = HashMap::new();
         if out.exists() {
-            if config.resume {
+            if config.run.resume {
                 let text = fs::read_to_string(&spec_path).map_err(|e| StudyError::Resume {
                     dir: out.clone(),
                     message: format!("cannot resume: {SPEC_FILE} cannot be read ({e})"),
@@ -513,7 +499,7 @@ impl Calibration {
                     });
                 }
                 cache = read_log(&log_path)?;
-            } else if config.force {
+            } else if config.run.force {
                 fs::remove_dir_all(&out).map_err(|e| io_error(&out, "removing", e))?;
             } else {
                 return Err(StudyError::Resume {
@@ -533,7 +519,7 @@ impl Calibration {
             .append(true)
             .open(&log_path)
             .map_err(|e| io_error(&log_path, "opening", e))?;
-        let pool = thread_pool(config.threads).map_err(StudyError::ThreadPool)?;
+        let pool = thread_pool(config.run.threads).map_err(StudyError::ThreadPool)?;
         Ok(Calibration {
             money_unit: base.money_unit().to_owned(),
             scenario_name: base.name().to_owned(),
@@ -686,7 +672,7 @@ impl Calibration {
         };
         self.write_trace(&log.done)?;
         drop(log);
-        write_json_atomic(&self.config.out.join("report.json"), &report)?;
+        write_json_atomic(&self.config.run.out.join("report.json"), &report)?;
         Ok(report)
     }
 
@@ -797,7 +783,11 @@ impl Calibration {
                 Column::F64(done.iter().map(|e| Some(e.moments[j])).collect()),
             ));
         }
-        write_table(&self.config.out.join("trace.parquet"), &cols, &self.meta())?;
+        write_table(
+            &self.config.run.out.join("trace.parquet"),
+            &cols,
+            &self.meta(),
+        )?;
         Ok(())
     }
 
@@ -830,7 +820,7 @@ impl Calibration {
                 &self.pool,
                 chunk,
                 RecordOptions::default(),
-                self.config.check_invariants,
+                self.config.run.check_invariants,
                 &|| {},
             );
             for (i, r) in results.into_iter().enumerate() {
@@ -1026,7 +1016,7 @@ impl Problem<'_> {
     fn eval_many(&self, thetas: &[Vec<f64>], phase: &str) -> Result<Vec<Evaluation>, StudyError> {
         if self.interrupted.load(Ordering::SeqCst) {
             return Err(StudyError::Interrupted {
-                dir: self.cal.config.out.clone(),
+                dir: self.cal.config.run.out.clone(),
             });
         }
         let cal = self.cal;

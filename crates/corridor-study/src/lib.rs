@@ -28,3 +28,24 @@ pub mod sweep;
 pub use design::{Design, DesignKind};
 pub use error::StudyError;
 pub use sweep::{Seeds, SweepConfig, SweepManifest, SweepPlan};
+
+/// The run options a sweep and a calibration share.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Runs per point (and per evaluation) [default: the scenario's `run.runs`].
+    pub runs: Option<u32>,
+    /// Master seed [default: the scenario's `run.seed`].
+    pub seed: Option<u64>,
+    /// Output directory.
+    pub out: std::path::PathBuf,
+    /// Worker threads (`None`: all cores). The output is identical for any value.
+    pub threads: Option<usize>,
+    /// Continue an interrupted study in `out`.
+    pub resume: bool,
+    /// Replace `out` if it exists.
+    pub force: bool,
+    /// Check every accounting identity after every day.
+    pub check_invariants: bool,
+    /// Version string recorded in the files.
+    pub corridor_version: String,
+}

@@ -67,24 +67,10 @@ pub struct SweepConfig {
     pub overrides: Vec<String>,
     /// The points.
     pub design: Design,
-    /// Runs per point [default: the scenario's `run.runs`].
-    pub runs: Option<u32>,
-    /// Master seed [default: the scenario's `run.seed`].
-    pub seed: Option<u64>,
     /// Common or independent seeds.
     pub seeds: Seeds,
-    /// Output directory.
-    pub out: PathBuf,
-    /// Worker threads (`None`: all cores). The output is identical for any value.
-    pub threads: Option<usize>,
-    /// Continue an interrupted sweep in `out`.
-    pub resume: bool,
-    /// Replace `out` if it exists.
-    pub force: bool,
-    /// Check every accounting identity after every day.
-    pub check_invariants: bool,
-    /// Version string recorded in the files.
-    pub corridor_version: String,
+    /// Runs, seed, output and the other options every study shares.
+    pub run: crate::RunOptions,
 }
 
 /// The definition stored in `sweep.json`; a resumed sweep must have the same.
@@ -162,7 +148,7 @@ impl SweepPlan {
         for p in 0..design.len() {
             load_point(&config, p as u32)?;
         }
-        let runs = config.runs.unwrap_or(base.default_runs());
+        let runs = config.run.runs.unwrap_or(base.default_runs());
         if runs == 0 {
             return Err(StudyError::Input {
                 file: "--runs".into(),
@@ -170,13 +156,13 @@ impl SweepPlan {
                 message: "0: at least one run per point is needed".into(),
             });
         }
-        if config.threads == Some(0) {
+        if config.run.threads == Some(0) {
             return Err(StudyError::ThreadPool(
                 "--threads 0: at least one thread is needed".into(),
             ));
         }
         let spec = SweepSpec {
-            corridor_version: config.corridor_version.clone(),
+            corridor_version: config.run.corridor_version.clone(),
             scenario: base.name().to_owned(),
             scenario_toml: base.resolved_toml(),
             overrides: config.overrides.clone(),
@@ -184,14 +170,14 @@ impl SweepPlan {
             keys: design.keys.clone(),
             values: design.values.clone(),
             runs,
-            seed: config.seed.unwrap_or(base.default_seed()),
+            seed: config.run.seed.unwrap_or(base.default_seed()),
             seeds: config.seeds,
             money_unit: base.money_unit().to_owned(),
         };
-        let out = &config.out;
+        let out = &config.run.out;
         let spec_path = out.join(SWEEP_FILE);
         if out.exists() {
-            if config.resume {
+            if config.run.resume {
                 let text = fs::read_to_string(&spec_path).map_err(|e| StudyError::Resume {
                     dir: out.clone(),
                     message: format!("cannot resume: {SWEEP_FILE} cannot be read ({e}); is this a sweep directory?"),
@@ -214,7 +200,7 @@ impl SweepPlan {
                     });
                 }
                 remove_stale_temp_files(out)?;
-            } else if config.force {
+            } else if config.run.force {
                 fs::remove_dir_all(out).map_err(|e| io_error(out, "removing", e))?;
             } else {
                 return Err(StudyError::Resume {
@@ -273,7 +259,7 @@ impl SweepPlan {
         progress: &(dyn Fn() + Sync),
         interrupted: &AtomicBool,
     ) -> Result<SweepManifest, StudyError> {
-        let pool = thread_pool(self.config.threads).map_err(StudyError::ThreadPool)?;
+        let pool = thread_pool(self.config.run.threads).map_err(StudyError::ThreadPool)?;
         let runs = self.spec.runs;
         // Work item i is run i % runs of the (i / runs)-th unfinished point, generated chunk
         // by chunk: nothing here grows with the number of points times runs.
@@ -288,7 +274,7 @@ impl SweepPlan {
             let chunk = &chunk[..];
             if interrupted.load(Ordering::SeqCst) {
                 return Err(StudyError::Interrupted {
-                    dir: self.config.out.clone(),
+                    dir: self.config.run.out.clone(),
                 });
             }
             for &(p, _) in chunk {
@@ -315,7 +301,7 @@ impl SweepPlan {
                 &pool,
                 &work,
                 RecordOptions::default(),
-                self.config.check_invariants,
+                self.config.run.check_invariants,
                 progress,
             );
             drop(work);
@@ -329,7 +315,7 @@ impl SweepPlan {
                     std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
                     std::collections::btree_map::Entry::Vacant(e) => {
                         let meta = self.point_meta(p, &loaded[&p].0);
-                        let path = self.config.out.join(part_path(p));
+                        let path = self.config.run.out.join(part_path(p));
                         e.insert(DailyPartWriter::create(&path, &meta)?)
                     }
                 };
@@ -340,7 +326,7 @@ impl SweepPlan {
                 }
             }
         }
-        finish_dir(&self.config.out)
+        finish_dir(&self.config.run.out)
     }
 
     fn point_seed(&self, p: u32) -> u64 {
