@@ -72,13 +72,23 @@ impl Remuneration {
     /// The bank's marginal value of end-of-day reserves, given its perceived cost of the
     /// lending facility (`lending_rate_bp + stigma_bp`).
     pub fn marginal_value(&self, perceived_lending_cost_bp: f64) -> MarginalValue {
-        MarginalValue {
+        let mut mv = MarginalValue {
             below: perceived_lending_cost_bp,
-            steps: self
-                .tiers
-                .iter()
-                .map(|t| (t.from.as_f64(), t.rate_bp))
-                .collect(),
+            steps: Vec::with_capacity(self.tiers.len()),
+        };
+        self.push_steps(&mut mv.steps, 0.0, perceived_lending_cost_bp);
+        mv
+    }
+
+    /// Appends the tiers as marginal-value steps starting at balance `from` (where the
+    /// excess begins), each worth at most `cap` and at most the step before: a schedule must
+    /// not rise, since a tier paying more than the one below it is worth no more at the
+    /// margin than that one.
+    pub fn push_steps(&self, steps: &mut Vec<(f64, f64)>, from: f64, cap: f64) {
+        let mut prev = cap;
+        for tier in &self.tiers {
+            prev = tier.rate_bp.min(prev);
+            steps.push((from + tier.from.as_f64(), prev));
         }
     }
 }
@@ -346,6 +356,34 @@ mod tests {
         // Without uncertainty the bank plans exactly the threshold of its step.
         assert_eq!(mv.planned_balance(150.0, 0.0), 0.0);
         assert_eq!(mv.planned_balance(50.0, 0.0), 10_000.0);
+    }
+
+    #[test]
+    fn schedules_never_rise_and_start_where_the_excess_starts() {
+        // A tier paying more than the one below it (50 after 10) is worth only 10 at the
+        // margin, and nothing is worth more than the cap.
+        let rem = Remuneration::from_tiers(vec![
+            Tier {
+                from: Money(0),
+                rate_bp: 10.0,
+            },
+            Tier {
+                from: Money(100),
+                rate_bp: 50.0,
+            },
+            Tier {
+                from: Money(300),
+                rate_bp: -20.0,
+            },
+        ]);
+        let mut steps = Vec::new();
+        rem.push_steps(&mut steps, 1_000.0, 40.0);
+        assert_eq!(
+            steps,
+            vec![(1_000.0, 10.0), (1_100.0, 10.0), (1_300.0, -20.0)]
+        );
+        let capped = Remuneration::corridor(90.0).marginal_value(75.0);
+        assert_eq!(capped.steps, vec![(0.0, 75.0)]);
     }
 
     #[test]

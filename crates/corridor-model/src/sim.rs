@@ -676,12 +676,7 @@ impl Simulation {
                 prev = v.min(prev);
                 mv.steps.push((0.0, prev));
             }
-            for tier in self.tiers[i].tiers() {
-                // A schedule must not rise: a tier paying more than the one below it is
-                // worth no more at the margin than that one.
-                prev = tier.rate_bp.min(prev);
-                mv.steps.push((need + tier.from.as_f64(), prev));
-            }
+            self.tiers[i].push_steps(&mut mv.steps, need, prev);
             lowest = lowest.min(mv.lowest());
         }
         if let Some(terms) = &self.non_bank_terms {
