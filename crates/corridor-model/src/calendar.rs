@@ -122,8 +122,32 @@ pub struct BusinessDay {
     pub weekday: u32,
     /// The last business day of its month.
     pub is_month_end: bool,
-    /// 1-based position among the month's business days.
+    /// 1-based position among the month's business days. The run's first month starts on
+    /// its first day: weekdays before it (a 1 January, say) are taken for holidays.
     pub business_day_of_month: u32,
+    /// Business days in the month, counted the same way (programmes paced per month spread
+    /// their operations over them).
+    pub business_days_in_month: u32,
+}
+
+/// Business days (Monday to Friday) of `date`'s month: (position of `date` among them,
+/// 1-based, or of the last one before it; how many there are).
+fn month_position(date: Date) -> (u32, u32) {
+    let (y, m, d) = date.ymd();
+    let first = Date::from_ymd(y, m, 1).expect("day 1 exists");
+    let mut position = 0;
+    let mut total = 0;
+    let mut day = first;
+    while day.ymd().1 == m {
+        if !day.is_weekend() {
+            total += 1;
+            if day.ymd().2 <= d {
+                position += 1;
+            }
+        }
+        day = day.add_days(1);
+    }
+    (position, total)
 }
 
 /// The run's business days, precomputed once (the same for every Monte Carlo run).
@@ -144,15 +168,19 @@ impl Calendar {
             d = d.add_days(1);
         }
         let mut days = Vec::with_capacity(count as usize);
-        let mut bdom = 0;
-        let mut prev_month = 0;
+        let (skipped, _) = month_position(dates[0]);
+        let first_month = dates[0].ymd().1;
         for i in 0..count as usize {
             let date = dates[i];
             let next = dates[i + 1];
-            let (_, m, _) = date.ymd();
+            let (y, m, _) = date.ymd();
             let (_, next_m, _) = next.ymd();
-            bdom = if m == prev_month { bdom + 1 } else { 1 };
-            prev_month = m;
+            let (mut bdom, mut in_month) = month_position(date);
+            if m == first_month && y == dates[0].ymd().0 {
+                // Weekdays before the start in its month.
+                bdom -= skipped - 1;
+                in_month -= skipped - 1;
+            }
             days.push(BusinessDay {
                 index: i as u32,
                 date,
@@ -160,6 +188,7 @@ impl Calendar {
                 weekday: date.weekday(),
                 is_month_end: next_m != m,
                 business_day_of_month: bdom,
+                business_days_in_month: in_month,
             });
         }
         Calendar { days }
@@ -179,7 +208,8 @@ impl Calendar {
 
     /// Index of the first business day on or after `date`, if within the calendar.
     pub fn index_on_or_after(&self, date: Date) -> Option<u32> {
-        self.days.iter().find(|d| d.date >= date).map(|d| d.index)
+        let i = self.days.partition_point(|d| d.date < date);
+        self.days.get(i).map(|d| d.index)
     }
 }
 

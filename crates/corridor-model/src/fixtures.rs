@@ -58,6 +58,8 @@ pub fn poole(banks: u32, periods: u32, days: u32, reserves_per_bank: i64, late_s
                 forecast_error_sd: Money::ZERO,
                 min_amount: Money::ZERO,
             },
+            main_operation: None,
+            balance_sheet: BalanceSheetPolicy::passive(SecurityClass::defaults().len()),
         },
         autonomous: AutonomousParams {
             currency: CurrencyParams {
@@ -80,6 +82,7 @@ pub fn poole(banks: u32, periods: u32, days: u32, reserves_per_bank: i64, late_s
         },
         non_banks: None,
         policy_timeline: Vec::new(),
+        securities: SecurityClass::defaults(),
     }
 }
 

@@ -13,7 +13,10 @@ pub mod records;
 pub use calendar::{Calendar, Date, DayCount};
 pub use money::Money;
 pub use params::Params;
-pub use records::{BankDayRecord, DayRecord, RecordOptions, RunRecords, TradeRecord};
+pub use records::{
+    BankDayRecord, DayRecord, OperationRecord, RecordOptions, RunRecords, SecuritiesRecord,
+    TradeRecord,
+};
 
 pub mod autonomous;
 pub mod bank;
@@ -21,8 +24,10 @@ pub mod central_bank;
 pub mod market;
 pub mod nonbank;
 pub mod normal;
+pub mod operations;
 pub mod remuneration;
 pub mod requirement;
+pub mod securities;
 pub mod sim;
 
 pub use sim::{InvariantViolation, Population, Simulation};

@@ -43,6 +43,10 @@ impl Money {
     }
 
     #[inline]
+    pub fn abs(self) -> Money {
+        Money(self.0.abs())
+    }
+
     pub fn negative_part(self) -> Money {
         Money((-self.0).max(0))
     }

@@ -24,6 +24,58 @@ pub struct Params {
     /// Dated policy changes, in date order: from each event's date on, its central-bank
     /// parameters (and non-bank facility terms) replace the ones before.
     pub policy_timeline: Vec<PolicyEvent>,
+    /// Classes of securities, at least one; balance-sheet policy refers to them by index.
+    pub securities: Vec<SecurityClass>,
+}
+
+/// A class of securities (bills, government bonds, mortgage-backed securities, ...).
+///
+/// Holdings of banks, of the non-bank investor sector and of the central bank are kept by
+/// class; the central bank's by maturity too, because what matures is what quantitative
+/// tightening lets run off.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SecurityClass {
+    pub name: String,
+    /// Calendar days from issue (or purchase) to maturity. For mortgage-backed securities,
+    /// an effective life that stands for prepayments.
+    pub maturity_days: u32,
+    /// Annual coupon, paid monthly to holders from the government's account.
+    pub coupon_rate_bp: f64,
+    /// Haircut on this class as collateral for central-bank repos, in [0, 1).
+    pub haircut: f64,
+    /// Share of banks' securities in this class; the shares of all classes sum to 1.
+    pub bank_share: f64,
+    /// Held by the non-bank investor sector (pension funds, insurers, money funds) at the
+    /// start; their deposits sit at banks.
+    pub investor_holdings: Money,
+    /// Share of the central bank's initial portfolio in this class; the shares sum to 1.
+    pub central_bank_share: f64,
+}
+
+impl SecurityClass {
+    /// The classes a scenario gets when it names none: three-month bills, ten-year
+    /// government bonds and mortgage-backed securities with a seven-year effective life
+    /// (prepayments), banks holding 40/40/20 and the central bank 20/80/0. Haircuts follow
+    /// the order of the Eurosystem's schedule (bills least, asset-backed most); coupons are
+    /// typical of the 2010s (approx.).
+    pub fn defaults() -> Vec<SecurityClass> {
+        let class = |name: &str, maturity_days, coupon_rate_bp, haircut, bank_share, cb_share| {
+            SecurityClass {
+                name: name.to_owned(),
+                maturity_days,
+                coupon_rate_bp,
+                haircut,
+                bank_share,
+                investor_holdings: Money::ZERO,
+                central_bank_share: cb_share,
+            }
+        };
+        vec![
+            class("bills", 91, 0.0, 0.005, 0.4, 0.2),
+            class("bonds", 3_650, 250.0, 0.03, 0.4, 0.8),
+            class("mbs", 2_555, 350.0, 0.08, 0.2, 0.0),
+        ]
+    }
 }
 
 /// A change of policy regime on a date: rates, framework, requirement, reserve target,
@@ -248,6 +300,98 @@ pub struct CentralBankParams {
     /// what banks need tonight to meet their requirements (all reserves without one).
     pub reserve_target: Money,
     pub fine_tuning: FineTuningParams,
+    /// The regular main refinancing operation, if the central bank runs one.
+    pub main_operation: Option<MainOperationParams>,
+    /// Outright operations: asset purchase programmes, runoff, POMO.
+    pub balance_sheet: BalanceSheetPolicy,
+}
+
+/// A regular temporary operation (ECB main refinancing operation, weekly): repos when the
+/// system needs reserves, term deposits when it has too many.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MainOperationParams {
+    /// Business days between operations (5: weekly without holidays).
+    pub interval_days: u32,
+    /// Calendar days from settlement to maturity (7: weekly).
+    pub tenor_days: u32,
+    pub allotment: Allotment,
+}
+
+/// How a temporary operation is allotted.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Allotment {
+    /// Every bid is filled at the policy rate, whatever the central bank's target (the
+    /// ECB from October 2008); collateral is the only limit.
+    FixedRateFullAllotment,
+    /// Banks bid amounts at up to `bid_levels` rates, `bid_tick_bp` apart, from the policy
+    /// rate (the minimum bid rate for repos, the maximum for term deposits); the central
+    /// bank allots the amount that puts forecast reserves at target, best rates first and
+    /// pro rata at the marginal rate.
+    VariableRate {
+        pricing: Pricing,
+        bid_tick_bp: f64,
+        bid_levels: u32,
+    },
+}
+
+/// What a successful bidder pays in a variable-rate auction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pricing {
+    /// Its own bid rate (the ECB's multiple-rate auctions).
+    Multiple,
+    /// The marginal rate.
+    Uniform,
+}
+
+/// Outright operations in securities, all settled `settlement_days` business days after
+/// the trade.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BalanceSheetPolicy {
+    /// Purchases per calendar month, by class (index into `Params::securities`); negative
+    /// amounts are outright sales. QE is a positive pace, tapering a smaller one.
+    pub monthly_purchases: Vec<Money>,
+    /// Operations a month over which the monthly purchases are spread, evenly across the
+    /// month's business days.
+    pub operations_per_month: u32,
+    /// Share, in [0, 1], of the central bank's outright trades with the public done with
+    /// non-bank investors (whose banks then get both the deposit and the reserves); the
+    /// rest is with banks in proportion to their holdings (sales: to their size).
+    pub nonbank_share: f64,
+    /// Whether maturing holdings are reinvested (subject to `runoff_caps`).
+    pub reinvest: bool,
+    /// With reinvestment on, the most of each class allowed to mature without reinvestment
+    /// per calendar month (quantitative tightening); `None`: no runoff.
+    pub runoff_caps: Vec<Option<Money>>,
+    pub pomo: Option<PomoParams>,
+    /// Business days from trade to settlement (T+1 by default).
+    pub settlement_days: u32,
+}
+
+impl BalanceSheetPolicy {
+    /// No purchases, full reinvestment, no POMO: a constant portfolio.
+    pub fn passive(classes: usize) -> BalanceSheetPolicy {
+        BalanceSheetPolicy {
+            monthly_purchases: vec![Money::ZERO; classes],
+            operations_per_month: 20,
+            nonbank_share: 0.5,
+            reinvest: true,
+            runoff_caps: vec![None; classes],
+            pomo: None,
+            settlement_days: 1,
+        }
+    }
+}
+
+/// Permanent open market operations: outright purchases (and sales) of one class, sized so
+/// that reserves stay at the central bank's target as currency grows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PomoParams {
+    pub class: usize,
+    pub operations_per_month: u32,
+    /// The largest single operation.
+    pub max_operation: Money,
+    /// Gaps smaller than this are left alone.
+    pub min_operation: Money,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -58,6 +58,51 @@ pub struct DayRecord {
     /// Share of the day's volume lent by the five largest lenders of the day; `None`
     /// without trades.
     pub top5_lender_share: Option<f64>,
+    /// The central bank's balance sheet at the close. Assets: securities (all classes; by
+    /// class in `securities.parquet`), repos with banks, lending-facility loans.
+    pub cb_securities: Money,
+    pub cb_repo_lending: Money,
+    pub cb_lending_facility: Money,
+    /// Liabilities: banks' reserves, banks' term deposits, currency in circulation, the
+    /// government's account, other (non-banks' accounts and reverse repos), and capital.
+    pub cb_reserves: Money,
+    pub cb_term_deposits: Money,
+    pub cb_currency: Money,
+    pub cb_government: Money,
+    pub cb_other_liabilities: Money,
+    pub cb_capital: Money,
+}
+
+/// One row of `operations.parquet`: a central-bank operation that settled today.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OperationRecord {
+    pub day: u32,
+    pub date: Date,
+    /// `fine_tuning_repo`, `fine_tuning_deposit`, `main_repo`, `main_deposit`, `purchase`,
+    /// `sale`, `pomo_purchase`, `pomo_sale`, `redemption` (runoff) or `reinvestment`.
+    pub operation: &'static str,
+    /// The security class of an outright operation; empty for temporary operations.
+    pub class: String,
+    /// Size of the operation (non-negative).
+    pub amount: Money,
+    /// What it did to banks' reserves: positive adds, negative drains.
+    pub reserve_effect: Money,
+    /// Volume-weighted rate of a temporary operation; `None` for outright ones.
+    pub rate_bp: Option<f64>,
+    /// The marginal rate of a variable-rate auction; `None` otherwise.
+    pub marginal_rate_bp: Option<f64>,
+    /// Banks that took part (non-bank investors count once, as their banks).
+    pub counterparties: u32,
+}
+
+/// One row of `securities.parquet`: holdings of one class at the close.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SecuritiesRecord {
+    pub day: u32,
+    pub class: String,
+    pub central_bank: Money,
+    pub banks: Money,
+    pub investors: Money,
 }
 
 /// One row of `banks.parquet`: a bank's end-of-day balance sheet.
@@ -112,4 +157,6 @@ pub struct RunRecords {
     pub days: Vec<DayRecord>,
     pub banks: Vec<BankDayRecord>,
     pub trades: Vec<TradeRecord>,
+    pub operations: Vec<OperationRecord>,
+    pub securities: Vec<SecuritiesRecord>,
 }

@@ -7,6 +7,8 @@
 //!   daily.parquet     one row per (run, day): `run` + every field of `DayRecord`
 //!   banks.parquet     (opt-in) one row per (run, day, bank): `run` + `BankDayRecord`
 //!   trades.parquet    (opt-in) one row per interbank loan: `run` + `TradeRecord`
+//!   operations.parquet one row per central-bank operation: `run` + `OperationRecord`
+//!   securities.parquet one row per (run, day, class): `run` + `SecuritiesRecord`
 //!   summary.parquet   one row per day: statistics across runs of five daily variables
 //!   manifest.json     version, scenario, seed, runs and each file's row count
 //! ```
@@ -63,7 +65,7 @@ pub use error::OutputError;
 pub use summary::summarize_daily;
 pub use table::RATE_UNIT;
 
-use table::{BanksTable, DailyTable, Layout, Sink, TradesTable};
+use table::{BanksTable, DailyTable, Layout, OperationsTable, SecuritiesTable, Sink, TradesTable};
 
 /// Name of the per-(run, day) file.
 pub const DAILY_FILE: &str = "daily.parquet";
@@ -71,6 +73,10 @@ pub const DAILY_FILE: &str = "daily.parquet";
 pub const BANKS_FILE: &str = "banks.parquet";
 /// Name of the optional per-trade file.
 pub const TRADES_FILE: &str = "trades.parquet";
+/// File name of the central bank's operations.
+pub const OPERATIONS_FILE: &str = "operations.parquet";
+/// File name of holdings by security class.
+pub const SECURITIES_FILE: &str = "securities.parquet";
 /// Name of the per-day summary file.
 pub const SUMMARY_FILE: &str = "summary.parquet";
 /// Name of the manifest.
@@ -128,6 +134,8 @@ pub struct BatchWriter {
     daily: Option<Sink<DailyTable>>,
     banks: Option<Sink<BanksTable>>,
     trades: Option<Sink<TradesTable>>,
+    operations: Option<Sink<OperationsTable>>,
+    securities: Option<Sink<SecuritiesTable>>,
     last_run: Option<u32>,
     runs_written: u64,
     /// Set once the temporary directory has been renamed (or handed over); `Drop` then
@@ -198,6 +206,8 @@ impl BatchWriter {
             daily: None,
             banks: None,
             trades: None,
+            operations: None,
+            securities: None,
             last_run: None,
             runs_written: 0,
             done: false,
@@ -207,6 +217,20 @@ impl BatchWriter {
             writer.temp_dir.join(DAILY_FILE),
             DailyTable::fields(),
             DailyTable::with_capacity(cap),
+            &writer.meta,
+            layout,
+        )?);
+        writer.operations = Some(Sink::create(
+            writer.temp_dir.join(OPERATIONS_FILE),
+            OperationsTable::fields(),
+            OperationsTable::with_capacity(cap),
+            &writer.meta,
+            layout,
+        )?);
+        writer.securities = Some(Sink::create(
+            writer.temp_dir.join(SECURITIES_FILE),
+            SecuritiesTable::fields(),
+            SecuritiesTable::with_capacity(cap),
             &writer.meta,
             layout,
         )?);
@@ -266,6 +290,18 @@ impl BatchWriter {
                 sink.row_appended()?;
             }
         }
+        if let Some(sink) = self.operations.as_mut() {
+            for record in &run.operations {
+                sink.table.append(run.run, record);
+                sink.row_appended()?;
+            }
+        }
+        if let Some(sink) = self.securities.as_mut() {
+            for record in &run.securities {
+                sink.table.append(run.run, record);
+                sink.row_appended()?;
+            }
+        }
         Ok(())
     }
 
@@ -306,6 +342,18 @@ impl BatchWriter {
         if let Some(sink) = self.trades.take() {
             files.push(ManifestFile {
                 name: TRADES_FILE.into(),
+                rows: sink.close()?,
+            });
+        }
+        if let Some(sink) = self.operations.take() {
+            files.push(ManifestFile {
+                name: OPERATIONS_FILE.into(),
+                rows: sink.close()?,
+            });
+        }
+        if let Some(sink) = self.securities.take() {
+            files.push(ManifestFile {
+                name: SECURITIES_FILE.into(),
                 rows: sink.close()?,
             });
         }
@@ -412,6 +460,8 @@ impl Drop for BatchWriter {
         self.daily = None;
         self.banks = None;
         self.trades = None;
+        self.operations = None;
+        self.securities = None;
         let _ = fs::remove_dir_all(&self.temp_dir);
     }
 }

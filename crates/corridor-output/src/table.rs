@@ -5,10 +5,13 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::builder::{Date32Builder, Float64Builder, Int64Builder, UInt32Builder};
+use arrow_array::builder::{
+    Date32Builder, Float64Builder, Int64Builder, StringDictionaryBuilder, UInt32Builder,
+};
+use arrow_array::types::Int32Type;
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Metadata, Schema, SchemaRef};
-use corridor_model::{BankDayRecord, DayRecord, TradeRecord};
+use corridor_model::{BankDayRecord, DayRecord, OperationRecord, SecuritiesRecord, TradeRecord};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
@@ -117,6 +120,9 @@ macro_rules! builder_ty {
     (Money) => {
         Int64Builder
     };
+    (Str) => {
+        StringDictionaryBuilder<Int32Type>
+    };
 }
 
 macro_rules! data_type {
@@ -134,6 +140,18 @@ macro_rules! data_type {
     };
     (Money) => {
         DataType::Int64
+    };
+    (Str) => {
+        DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+    };
+}
+
+macro_rules! with_capacity {
+    (Str, $rows:expr) => {
+        StringDictionaryBuilder::<Int32Type>::new()
+    };
+    ($kind:ident, $rows:expr) => {
+        <builder_ty!($kind)>::with_capacity($rows)
     };
 }
 
@@ -162,6 +180,9 @@ macro_rules! push {
     ($b:expr, Money, $v:expr) => {
         $b.append_value($v.0)
     };
+    ($b:expr, Str, $v:expr) => {
+        $b.append_value(&**$v)
+    };
 }
 
 /// Defines a table whose columns are `run` followed by every field of a record, named
@@ -186,7 +207,7 @@ macro_rules! record_table {
             pub(crate) fn with_capacity(rows: usize) -> Self {
                 $table {
                     run: UInt32Builder::with_capacity(rows),
-                    $($field: <builder_ty!($kind)>::with_capacity(rows),)*
+                    $($field: with_capacity!($kind, rows),)*
                 }
             }
 
@@ -238,6 +259,41 @@ record_table! {
         active_lenders: U32,
         active_borrowers: U32,
         top5_lender_share: OptF64,
+        cb_securities: Money,
+        cb_repo_lending: Money,
+        cb_lending_facility: Money,
+        cb_reserves: Money,
+        cb_term_deposits: Money,
+        cb_currency: Money,
+        cb_government: Money,
+        cb_other_liabilities: Money,
+        cb_capital: Money,
+    }
+}
+
+record_table! {
+    /// Columns of `operations.parquet`.
+    OperationsTable for OperationRecord {
+        day: U32,
+        date: Date,
+        operation: Str,
+        class: Str,
+        amount: Money,
+        reserve_effect: Money,
+        rate_bp: OptF64,
+        marginal_rate_bp: OptF64,
+        counterparties: U32,
+    }
+}
+
+record_table! {
+    /// Columns of `securities.parquet`.
+    SecuritiesTable for SecuritiesRecord {
+        day: U32,
+        class: Str,
+        central_bank: Money,
+        banks: Money,
+        investors: Money,
     }
 }
 

@@ -10,7 +10,8 @@ use arrow_array::types::{Date32Type, Float64Type, Int64Type, UInt32Type};
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, SchemaRef};
 use corridor_model::{
-    BankDayRecord, Date, DayRecord, Money, RecordOptions, RunRecords, TradeRecord,
+    BankDayRecord, Date, DayRecord, Money, OperationRecord, RecordOptions, RunRecords,
+    SecuritiesRecord, TradeRecord,
 };
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -63,6 +64,15 @@ fn day_record(day: u32, rate: Option<f64>, volume: i64, reserves: i64) -> DayRec
         active_lenders: (volume % 7) as u32,
         active_borrowers: (volume % 5) as u32,
         top5_lender_share: rate.map(|_| 0.25 + (day % 4) as f64 / 8.0),
+        cb_securities: Money(9 * reserves + 17),
+        cb_repo_lending: Money(day as i64 * 5),
+        cb_lending_facility: Money(reserves / 7),
+        cb_reserves: Money(reserves),
+        cb_term_deposits: Money(day as i64 * 3),
+        cb_currency: Money(4 * reserves),
+        cb_government: Money(2 * reserves + 19),
+        cb_other_liabilities: Money(volume / 2),
+        cb_capital: Money(-(day as i64)),
     }
 }
 
@@ -128,6 +138,33 @@ fn synthetic_runs(runs: u32, days: u32) -> Vec<RunRecords> {
                         amount: Money(volume),
                         rate_bp: rate.unwrap_or(0.0),
                         round: (rng.next() % 10) as u32,
+                    });
+                }
+                for k in 0..(rng.next() % 3) {
+                    let amount = (rng.next() % 100_000) as i64;
+                    rec.operations.push(OperationRecord {
+                        day,
+                        date: Date(START + day as i32),
+                        operation: ["fine_tuning_repo", "purchase", "main_deposit"][k as usize],
+                        class: if k == 1 {
+                            "bonds".into()
+                        } else {
+                            String::new()
+                        },
+                        amount: Money(amount),
+                        reserve_effect: Money(if k == 2 { -amount } else { amount }),
+                        rate_bp: (k != 1).then_some(-10.0 + k as f64),
+                        marginal_rate_bp: (k == 2).then_some(-9.5),
+                        counterparties: k as u32 + 2,
+                    });
+                }
+                for class in ["bills", "bonds"] {
+                    rec.securities.push(SecuritiesRecord {
+                        day,
+                        class: class.into(),
+                        central_bank: Money(reserves / 2),
+                        banks: Money(volume),
+                        investors: Money(day as i64),
                     });
                 }
             }
@@ -332,6 +369,8 @@ fn files_have_documented_schemas_metadata_and_rows() {
             "banks.parquet",
             "daily.parquet",
             "manifest.json",
+            "operations.parquet",
+            "securities.parquet",
             "summary.parquet",
             "trades.parquet"
         ]
@@ -340,6 +379,8 @@ fn files_have_documented_schemas_metadata_and_rows() {
     let n_banks: usize = runs.iter().map(|r| r.banks.len()).sum();
     let n_trades: usize = runs.iter().map(|r| r.trades.len()).sum();
     assert!(n_trades > 0);
+    let n_operations: usize = runs.iter().map(|r| r.operations.len()).sum();
+    assert!(n_operations > 0);
     let names: Vec<(&str, u64)> = manifest
         .files
         .iter()
@@ -351,6 +392,8 @@ fn files_have_documented_schemas_metadata_and_rows() {
             ("daily.parquet", 30),
             ("banks.parquet", n_banks as u64),
             ("trades.parquet", n_trades as u64),
+            ("operations.parquet", n_operations as u64),
+            ("securities.parquet", 60),
             ("summary.parquet", 6),
         ]
     );
@@ -388,10 +431,73 @@ fn files_have_documented_schemas_metadata_and_rows() {
             ("active_lenders", UInt32, false),
             ("active_borrowers", UInt32, false),
             ("top5_lender_share", Float64, true),
+            ("cb_securities", Int64, false),
+            ("cb_repo_lending", Int64, false),
+            ("cb_lending_facility", Int64, false),
+            ("cb_reserves", Int64, false),
+            ("cb_term_deposits", Int64, false),
+            ("cb_currency", Int64, false),
+            ("cb_government", Int64, false),
+            ("cb_other_liabilities", Int64, false),
+            ("cb_capital", Int64, false),
         ])
     );
     assert_metadata(&daily, "daily");
     assert_eq!(daily.rows(), 30);
+    assert_eq!(
+        daily.i64s("cb_government"),
+        runs.iter()
+            .flat_map(|r| r.days.iter().map(|d| d.cb_government.0))
+            .collect::<Vec<_>>()
+    );
+
+    // operations.parquet and securities.parquet: class names are dictionary strings.
+    let utf8_dict = || Dictionary(Box::new(Int32), Box::new(Utf8));
+    let operations = read(&out.join(OPERATIONS_FILE));
+    assert_eq!(
+        schema_of(&operations),
+        cols(&[
+            ("run", UInt32, false),
+            ("day", UInt32, false),
+            ("date", Date32, false),
+            ("operation", utf8_dict(), false),
+            ("class", utf8_dict(), false),
+            ("amount", Int64, false),
+            ("reserve_effect", Int64, false),
+            ("rate_bp", Float64, true),
+            ("marginal_rate_bp", Float64, true),
+            ("counterparties", UInt32, false),
+        ])
+    );
+    assert_metadata(&operations, "operations");
+    let all_ops: Vec<&OperationRecord> = runs.iter().flat_map(|r| &r.operations).collect();
+    assert_eq!(
+        operations.i64s("reserve_effect"),
+        all_ops
+            .iter()
+            .map(|o| o.reserve_effect.0)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        operations.f64s("marginal_rate_bp"),
+        all_ops
+            .iter()
+            .map(|o| o.marginal_rate_bp)
+            .collect::<Vec<_>>()
+    );
+    let securities = read(&out.join(SECURITIES_FILE));
+    assert_eq!(
+        schema_of(&securities),
+        cols(&[
+            ("run", UInt32, false),
+            ("day", UInt32, false),
+            ("class", utf8_dict(), false),
+            ("central_bank", Int64, false),
+            ("banks", Int64, false),
+            ("investors", Int64, false),
+        ])
+    );
+    assert_eq!(securities.rows(), 60);
     // Values round-trip, in run-major, day-minor order.
     let flat: Vec<(u32, &DayRecord)> = runs
         .iter()
@@ -565,7 +671,7 @@ fn files_have_documented_schemas_metadata_and_rows() {
     assert_eq!(json["runs"], 5);
     assert_eq!(json["files"][0]["name"], "daily.parquet");
     assert_eq!(json["files"][0]["rows"], 30);
-    assert_eq!(json["files"][3]["name"], "summary.parquet");
+    assert_eq!(json["files"][5]["name"], "summary.parquet");
     assert!(text.starts_with("{\n  \"corridor_version\""), "{text}");
     let parsed: Manifest = serde_json::from_str(&text).unwrap();
     assert_eq!(parsed, manifest);
@@ -584,10 +690,24 @@ fn optional_files_are_absent_unless_requested() {
     );
     assert_eq!(
         dir_entries(&out),
-        vec!["daily.parquet", "manifest.json", "summary.parquet"]
+        vec![
+            "daily.parquet",
+            "manifest.json",
+            "operations.parquet",
+            "securities.parquet",
+            "summary.parquet"
+        ]
     );
     let names: Vec<&str> = m.files.iter().map(|f| f.name.as_str()).collect();
-    assert_eq!(names, vec!["daily.parquet", "summary.parquet"]);
+    assert_eq!(
+        names,
+        vec![
+            "daily.parquet",
+            "operations.parquet",
+            "securities.parquet",
+            "summary.parquet"
+        ]
+    );
 }
 
 // ---- summary statistics -----------------------------------------------------------------
@@ -883,7 +1003,7 @@ fn chunking_and_location_do_not_change_bytes() {
         w.finish().unwrap();
         results.push(file_bytes(&out));
     }
-    assert_eq!(results[0].len(), 5);
+    assert_eq!(results[0].len(), 7);
     for r in &results[1..] {
         assert!(
             r == &results[0],
@@ -1051,7 +1171,13 @@ fn existing_directory_is_refused_or_replaced_at_finish() {
     w.finish().unwrap();
     assert_eq!(
         dir_entries(&out),
-        vec!["daily.parquet", "manifest.json", "summary.parquet"]
+        vec![
+            "daily.parquet",
+            "manifest.json",
+            "operations.parquet",
+            "securities.parquet",
+            "summary.parquet"
+        ]
     );
     assert_eq!(
         dir_entries(tmp.path()),

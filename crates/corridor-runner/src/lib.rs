@@ -100,6 +100,8 @@ pub fn simulate_run(
         days: Vec::with_capacity(days),
         banks: Vec::with_capacity(if options.banks { days * n } else { 0 }),
         trades: Vec::new(),
+        operations: Vec::new(),
+        securities: Vec::with_capacity(days * params.securities.len()),
     };
     if check_invariants {
         sim.check_invariants()?;

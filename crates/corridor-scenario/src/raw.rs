@@ -5,6 +5,7 @@
 //! name; every other key has its documented default here. The same structs serialise the
 //! resolved scenario, so a default lives in exactly one place.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::{self, MapAccess, Visitor};
@@ -29,6 +30,24 @@ pub(crate) struct RawScenario {
     pub non_banks: Option<RawNonBanks>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub timeline: Vec<RawTimelineEvent>,
+    /// `[[securities]]`; absent: the model's default classes, written back when resolved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub securities: Option<Vec<RawSecurityClass>>,
+}
+
+/// One `[[securities]]` class.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawSecurityClass {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maturity_days: Option<i64>,
+    pub coupon_rate_bp: f64,
+    pub haircut: f64,
+    pub bank_share: f64,
+    pub investor_holdings: f64,
+    pub central_bank_share: f64,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -230,6 +249,87 @@ pub(crate) struct RawCentralBank {
     pub fine_tuning: RawFineTuning,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reserve_requirement: Option<RawReserveRequirement>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub main_operation: Option<RawMainOperation>,
+    pub balance_sheet: RawBalanceSheet,
+}
+
+/// `[central_bank.main_operation]`: the regular temporary operation.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawMainOperation {
+    pub interval_days: i64,
+    pub tenor_days: i64,
+    pub allotment: String,
+    pub pricing: String,
+    pub bid_tick_bp: f64,
+    pub bid_levels: i64,
+}
+
+impl Default for RawMainOperation {
+    fn default() -> Self {
+        RawMainOperation {
+            interval_days: 5,
+            tenor_days: 7,
+            allotment: "variable_rate".to_owned(),
+            pricing: "multiple".to_owned(),
+            bid_tick_bp: 1.0,
+            bid_levels: 10,
+        }
+    }
+}
+
+/// `[central_bank.balance_sheet]`: outright operations.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawBalanceSheet {
+    /// Monthly pace by class name.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub purchases: BTreeMap<String, f64>,
+    pub operations_per_month: i64,
+    pub nonbank_share: f64,
+    pub reinvest: bool,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub runoff_caps: BTreeMap<String, f64>,
+    pub settlement_days: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pomo: Option<RawPomo>,
+}
+
+impl Default for RawBalanceSheet {
+    fn default() -> Self {
+        RawBalanceSheet {
+            purchases: BTreeMap::new(),
+            operations_per_month: 20,
+            nonbank_share: 0.5,
+            reinvest: true,
+            runoff_caps: BTreeMap::new(),
+            settlement_days: 1,
+            pomo: None,
+        }
+    }
+}
+
+/// `[central_bank.balance_sheet.pomo]`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawPomo {
+    pub class: String,
+    pub operations_per_month: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_operation: Option<f64>,
+    pub min_operation: f64,
+}
+
+impl Default for RawPomo {
+    fn default() -> Self {
+        RawPomo {
+            class: "bills".to_owned(),
+            operations_per_month: 20,
+            max_operation: None,
+            min_operation: 0.0,
+        }
+    }
 }
 
 impl Default for RawCentralBank {
@@ -243,6 +343,8 @@ impl Default for RawCentralBank {
             reserve_target_per_bank: None,
             fine_tuning: RawFineTuning::default(),
             reserve_requirement: None,
+            main_operation: None,
+            balance_sheet: RawBalanceSheet::default(),
         }
     }
 }

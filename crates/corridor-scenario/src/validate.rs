@@ -6,11 +6,12 @@
 use std::fmt;
 
 use corridor_model::params::{
-    Allocation, AutonomousParams, BankParams, BehaviourParams, CalendarParams, CentralBankParams,
-    CurrencyParams, FineTuningParams, Framework, GovernmentEvent, GovernmentParams, IntradayParams,
-    LateShockParams, MarketMechanism, MarketParams, Matching, MonthlyGovernmentFlow, NetworkKind,
-    NetworkParams, NonBankParams, OtcParams, PaymentParams, PolicyEvent, ReserveRequirementParams,
-    ReverseRepoParams, SizeDistribution, SizeGroup,
+    Allocation, Allotment, AutonomousParams, BalanceSheetPolicy, BankParams, BehaviourParams,
+    CalendarParams, CentralBankParams, CurrencyParams, FineTuningParams, Framework,
+    GovernmentEvent, GovernmentParams, IntradayParams, LateShockParams, MainOperationParams,
+    MarketMechanism, MarketParams, Matching, MonthlyGovernmentFlow, NetworkKind, NetworkParams,
+    NonBankParams, OtcParams, PaymentParams, PolicyEvent, PomoParams, Pricing,
+    ReserveRequirementParams, ReverseRepoParams, SecurityClass, SizeDistribution, SizeGroup,
 };
 use corridor_model::{Date, DayCount, Money, Params};
 use toml_edit::{DocumentMut, Item, TableLike, Value};
@@ -18,8 +19,9 @@ use toml_edit::{DocumentMut, Item, TableLike, Value};
 use crate::error::{ErrorKind, ScenarioError};
 use crate::raw::{
     DEFAULT_BARGAINING_POWER, DEFAULT_CONTACT_RATE, DEFAULT_FORESIGHT, DEFAULT_LATE_PAYMENT_SHARE,
-    DEFAULT_MATCHING, DEFAULT_ROUNDS, DateText, RawAllocation, RawFramework, RawFrameworkTable,
-    RawNetwork, RawNonBanks, RawReserveRequirement, RawScenario,
+    DEFAULT_MATCHING, DEFAULT_ROUNDS, DateText, RawAllocation, RawBalanceSheet, RawFramework,
+    RawFrameworkTable, RawMainOperation, RawNetwork, RawNonBanks, RawReserveRequirement,
+    RawScenario, RawSecurityClass,
 };
 use crate::source::{KeyPath, Locator};
 
@@ -526,7 +528,9 @@ pub(crate) fn validate(
         )?,
     };
 
-    let central_bank = central_bank(&c, raw, count)?;
+    let securities = securities(&c, raw)?;
+    let class_names: Vec<&str> = securities.iter().map(|s| s.name.as_str()).collect();
+    let central_bank = central_bank(&c, raw, count, &class_names)?;
     let autonomous = autonomous(&c, raw)?;
     let non_banks = non_banks(&c, raw.non_banks.as_ref())?;
 
@@ -555,6 +559,7 @@ pub(crate) fn validate(
             non_banks,
             // Filled by `timeline` once the base scenario is known to be valid.
             policy_timeline: Vec::new(),
+            securities,
         },
         name,
         description,
@@ -834,6 +839,7 @@ fn central_bank(
     c: &Checker<'_>,
     raw: &mut RawScenario,
     count: i64,
+    classes: &[&str],
 ) -> Result<CentralBankParams, ScenarioError> {
     let k = KeyPath::dotted;
     let cb = &mut raw.central_bank;
@@ -930,6 +936,9 @@ fn central_bank(
         )?,
     };
 
+    let main_operation = main_operation(c, cb.main_operation.as_ref())?;
+    let balance_sheet = balance_sheet(c, &cb.balance_sheet, classes)?;
+
     Ok(CentralBankParams {
         framework,
         reserve_requirement,
@@ -938,7 +947,258 @@ fn central_bank(
         lending_rate_bp: lending,
         reserve_target,
         fine_tuning,
+        main_operation,
+        balance_sheet,
     })
+}
+
+/// Longest maturity of a security class (100 years).
+const MAX_MATURITY_DAYS: i64 = 36_500;
+/// Most security classes.
+const MAX_SECURITY_CLASSES: usize = 16;
+
+/// `[[securities]]`: the classes, or the model's defaults (written back so that the
+/// resolved scenario shows them).
+fn securities(c: &Checker<'_>, raw: &mut RawScenario) -> Result<Vec<SecurityClass>, ScenarioError> {
+    let list = raw.securities.get_or_insert_with(|| {
+        SecurityClass::defaults()
+            .into_iter()
+            .map(|d| RawSecurityClass {
+                name: Some(d.name),
+                maturity_days: Some(d.maturity_days.into()),
+                coupon_rate_bp: d.coupon_rate_bp,
+                haircut: d.haircut,
+                bank_share: d.bank_share,
+                investor_holdings: d.investor_holdings.as_f64() / c.scale,
+                central_bank_share: d.central_bank_share,
+            })
+            .collect()
+    });
+    let base = KeyPath::dotted("securities");
+    if list.is_empty() || list.len() > MAX_SECURITY_CLASSES {
+        return Err(c.invalid(
+            &base,
+            Shown::Int(list.len() as i64),
+            format_args!("expected 1 to {MAX_SECURITY_CLASSES} [[securities]] classes"),
+        ));
+    }
+    let mut out: Vec<SecurityClass> = Vec::with_capacity(list.len());
+    for (i, r) in list.iter().enumerate() {
+        let at = base.index(i);
+        let name_key = at.key("name");
+        let name = c.required(&name_key, r.name.clone(), "a name such as \"bills\"")?;
+        if name.trim().is_empty()
+            || !name
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+        {
+            return Err(c.invalid(
+                &name_key,
+                Shown::Str(&name),
+                "expected a non-empty name of letters, digits and underscores",
+            ));
+        }
+        if out.iter().any(|o| o.name == name) {
+            return Err(c.invalid(&name_key, Shown::Str(&name), "names a class twice"));
+        }
+        let mat_key = at.key("maturity_days");
+        let mat_what = format!("an integer from 1 to {MAX_MATURITY_DAYS} (calendar days)");
+        let maturity = c.required(&mat_key, r.maturity_days, &mat_what)?;
+        out.push(SecurityClass {
+            name,
+            maturity_days: c.int(&mat_key, maturity, 1, MAX_MATURITY_DAYS, &mat_what)? as u32,
+            coupon_rate_bp: c.rate(&at.key("coupon_rate_bp"), r.coupon_rate_bp, Bounds::ANY)?,
+            haircut: c.real(&at.key("haircut"), r.haircut, Bounds::closed_open(0.0, 1.0))?,
+            bank_share: c.real(
+                &at.key("bank_share"),
+                r.bank_share,
+                Bounds::closed(0.0, 1.0),
+            )?,
+            investor_holdings: c.amount(
+                &at.key("investor_holdings"),
+                r.investor_holdings,
+                Bounds::at_least(0.0),
+            )?,
+            central_bank_share: c.real(
+                &at.key("central_bank_share"),
+                r.central_bank_share,
+                Bounds::closed(0.0, 1.0),
+            )?,
+        });
+    }
+    for (field, get) in [
+        (
+            "bank_share",
+            (|s: &SecurityClass| s.bank_share) as fn(&SecurityClass) -> f64,
+        ),
+        ("central_bank_share", |s: &SecurityClass| {
+            s.central_bank_share
+        }),
+    ] {
+        let sum: f64 = out.iter().map(get).sum();
+        if (sum - 1.0).abs() > 1e-9 {
+            return Err(c.invalid(
+                &base.index(out.len() - 1).key(field),
+                Shown::Num(get(&out[out.len() - 1])),
+                format_args!(
+                    "the classes' {field} values add up to {}; they must add up to 1",
+                    Num(sum)
+                ),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// The index of class `name`, or an error listing the classes.
+fn class_index(
+    c: &Checker<'_>,
+    key: &KeyPath,
+    name: &str,
+    classes: &[&str],
+) -> Result<usize, ScenarioError> {
+    classes.iter().position(|n| *n == name).ok_or_else(|| {
+        c.invalid(
+            key,
+            Shown::Str(name),
+            format_args!(
+                "no such security class; the scenario's classes ([[securities]]) are {}",
+                classes
+                    .iter()
+                    .map(|n| format!("{n:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    })
+}
+
+/// Largest number of bid rates per bank in a variable-rate auction.
+const MAX_BID_LEVELS: i64 = 100;
+
+fn main_operation(
+    c: &Checker<'_>,
+    m: Option<&RawMainOperation>,
+) -> Result<Option<MainOperationParams>, ScenarioError> {
+    let Some(m) = m else { return Ok(None) };
+    let base = KeyPath::dotted("central_bank.main_operation");
+    let allotment_key = base.key("allotment");
+    let variable = c.choice(
+        &allotment_key,
+        &m.allotment,
+        &[("fixed_rate", false), ("variable_rate", true)],
+        " (fixed_rate: full allotment at the policy rate)",
+    )?;
+    let allotment = if variable {
+        let levels_what = format!("an integer from 1 to {MAX_BID_LEVELS}");
+        Allotment::VariableRate {
+            pricing: c.choice(
+                &base.key("pricing"),
+                &m.pricing,
+                &[
+                    ("multiple", Pricing::Multiple),
+                    ("uniform", Pricing::Uniform),
+                ],
+                "",
+            )?,
+            bid_tick_bp: c.rate(&base.key("bid_tick_bp"), m.bid_tick_bp, Bounds::above(0.0))?,
+            bid_levels: c.int(
+                &base.key("bid_levels"),
+                m.bid_levels,
+                1,
+                MAX_BID_LEVELS,
+                &levels_what,
+            )? as u32,
+        }
+    } else {
+        Allotment::FixedRateFullAllotment
+    };
+    Ok(Some(MainOperationParams {
+        interval_days: c.int(
+            &base.key("interval_days"),
+            m.interval_days,
+            1,
+            MAX_BUSINESS_DAYS,
+            "a positive number of business days",
+        )? as u32,
+        tenor_days: c.int(
+            &base.key("tenor_days"),
+            m.tenor_days,
+            1,
+            MAX_MATURITY_DAYS,
+            &format!("an integer from 1 to {MAX_MATURITY_DAYS} (calendar days)"),
+        )? as u32,
+        allotment,
+    }))
+}
+
+/// Most outright operations a month.
+const MAX_OPERATIONS_PER_MONTH: i64 = 23;
+
+fn balance_sheet(
+    c: &Checker<'_>,
+    b: &RawBalanceSheet,
+    classes: &[&str],
+) -> Result<BalanceSheetPolicy, ScenarioError> {
+    let base = KeyPath::dotted("central_bank.balance_sheet");
+    let mut policy = BalanceSheetPolicy::passive(classes.len());
+    for (name, &pace) in &b.purchases {
+        let key = base.key("purchases").key(name);
+        let class = class_index(c, &key, name, classes)?;
+        policy.monthly_purchases[class] = c.amount(&key, pace, Bounds::ANY)?;
+    }
+    for (name, &cap) in &b.runoff_caps {
+        let key = base.key("runoff_caps").key(name);
+        let class = class_index(c, &key, name, classes)?;
+        policy.runoff_caps[class] = Some(c.amount(&key, cap, Bounds::at_least(0.0))?);
+    }
+    let ops_what = format!("an integer from 1 to {MAX_OPERATIONS_PER_MONTH}");
+    policy.operations_per_month = c.int(
+        &base.key("operations_per_month"),
+        b.operations_per_month,
+        1,
+        MAX_OPERATIONS_PER_MONTH,
+        &ops_what,
+    )? as u32;
+    policy.nonbank_share = c.real(
+        &base.key("nonbank_share"),
+        b.nonbank_share,
+        Bounds::closed(0.0, 1.0),
+    )?;
+    policy.reinvest = b.reinvest;
+    policy.settlement_days = c.int(
+        &base.key("settlement_days"),
+        b.settlement_days,
+        0,
+        10,
+        "an integer from 0 to 10 (business days from trade to settlement)",
+    )? as u32;
+    if let Some(p) = &b.pomo {
+        let pomo = base.key("pomo");
+        let max_key = pomo.key("max_operation");
+        let max = c.required(
+            &max_key,
+            p.max_operation,
+            "an amount > 0 (the largest single operation)",
+        )?;
+        policy.pomo = Some(PomoParams {
+            class: class_index(c, &pomo.key("class"), &p.class, classes)?,
+            operations_per_month: c.int(
+                &pomo.key("operations_per_month"),
+                p.operations_per_month,
+                1,
+                MAX_OPERATIONS_PER_MONTH,
+                &ops_what,
+            )? as u32,
+            max_operation: c.amount(&max_key, max, Bounds::above(0.0))?,
+            min_operation: c.amount(
+                &pomo.key("min_operation"),
+                p.min_operation,
+                Bounds::at_least(0.0),
+            )?,
+        });
+    }
+    Ok(policy)
 }
 
 /// The facility rates that bound every tier rate.

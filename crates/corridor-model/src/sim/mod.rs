@@ -2,7 +2,10 @@
 //!
 //! `Simulation` holds one run's state; `step` advances it by one business day, drawing every
 //! random number from the caller's generator in a fixed order, and appends the day's
-//! records. Nothing here reads a clock, does I/O or keeps global state.
+//! records. Nothing here reads a clock, does I/O or keeps global state. The central bank's
+//! operations live in [`policy`].
+
+mod policy;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -13,16 +16,21 @@ use rand_distr::{Distribution, LogNormal, Pareto, StandardNormal};
 
 use crate::autonomous::AutonomousFactors;
 use crate::bank::Bank;
-use crate::calendar::{BusinessDay, Calendar};
+use crate::calendar::{BusinessDay, Calendar, Date};
 use crate::central_bank::CentralBank;
 use crate::framework;
 use crate::market::{Loan, Market, MarketScratch, Network, OtcMarket, Participant};
 use crate::money::{Money, interest, split_pro_rata};
 use crate::nonbank::NonBanks;
+use crate::operations::{AuctionResult, Bid, Direction, OpenOperation, Position};
 use crate::params::{CentralBankParams, MarketMechanism, NonBankParams, Params, SizeDistribution};
-use crate::records::{BankDayRecord, DayRecord, RecordOptions, RunRecords, TradeRecord};
+use crate::records::{
+    BankDayRecord, DayRecord, OperationRecord, RecordOptions, RunRecords, SecuritiesRecord,
+    TradeRecord,
+};
 use crate::remuneration::{MarginalValue, Remuneration};
 use crate::requirement::RequirementBook;
+use crate::securities::{PendingTrade, SecuritiesBook};
 
 /// The banking system's fixed characteristics: bank sizes, largest first, and (for the OTC
 /// market) the credit network.
@@ -209,9 +217,8 @@ pub struct Simulation {
     deposit_shares: Vec<f64>,
     /// Yesterday's overnight interbank loans, repaid this morning.
     open_loans: Vec<Loan>,
-    /// Rates at which last night's facility and fine-tuning positions were opened.
+    /// Rate at which last night's facility loans were opened.
     open_lending_rate_bp: f64,
-    open_fine_tuning_rate_bp: f64,
     open_reverse_repo_rate_bp: f64,
     open_year_fraction: f64,
     /// Reserves created (+) or destroyed (-) by flows with the central bank and by
@@ -237,6 +244,23 @@ pub struct Simulation {
     /// Today's in-session late payments: one netted transfer per bank for each gap between
     /// rounds, round by round (empty without interleaving).
     in_session: Vec<Money>,
+    /// Who holds which securities; the central bank's by maturity.
+    securities: SecuritiesBook,
+    /// Coupons are paid for the days since this date.
+    last_coupon_date: Date,
+    /// Temporary operations outstanding (fine-tuning, main operations), in order opened.
+    open_operations: Vec<OpenOperation>,
+    /// Today's operations, moved to the run's records at the close.
+    operations_today: Vec<OperationRecord>,
+    /// Whether each operation's effect on reserves is verified (on once
+    /// `check_invariants` has been called).
+    checking: bool,
+    /// The first operation whose reserves moved differently from its record.
+    operation_error: Option<String>,
+    pending_scratch: Vec<PendingTrade>,
+    split_extra: Vec<Money>,
+    weights_scratch: Vec<f64>,
+    bids_scratch: Vec<Bid>,
 }
 
 impl Simulation {
@@ -307,6 +331,18 @@ impl Simulation {
             .as_ref()
             .map_or_else(NonBanks::default, |nb| NonBanks::new(nb.lenders, nb.cash));
         let non_bank_cash: Money = non_banks.cash.iter().copied().sum();
+        let bank_securities: Vec<Money> = banks.iter().map(|b| b.securities).collect();
+        let start = calendar
+            .days()
+            .first()
+            .map_or(params.calendar.start, |d| d.date);
+        let securities = SecuritiesBook::new(
+            &params.securities,
+            &bank_securities,
+            total_reserves + autonomous.currency() + autonomous.government() + non_bank_cash,
+            &calendar,
+            start,
+        );
         let central_bank = CentralBank {
             securities: total_reserves
                 + autonomous.currency()
@@ -379,7 +415,6 @@ impl Simulation {
             deposit_shares,
             open_loans: Vec::new(),
             open_lending_rate_bp: params.central_bank.lending_rate_bp,
-            open_fine_tuning_rate_bp: params.central_bank.policy_rate_bp,
             open_reverse_repo_rate_bp: 0.0,
             open_year_fraction: 0.0,
             reserve_flows: Money::ZERO,
@@ -398,6 +433,16 @@ impl Simulation {
             work: Vec::new(),
             late_payment_share,
             in_session: Vec::new(),
+            securities,
+            last_coupon_date: start,
+            open_operations: Vec::new(),
+            operations_today: Vec::new(),
+            checking: false,
+            operation_error: None,
+            pending_scratch: Vec::new(),
+            split_extra: Vec::with_capacity(n),
+            weights_scratch: Vec::with_capacity(n),
+            bids_scratch: Vec::new(),
             banks,
         }
     }
@@ -451,14 +496,25 @@ impl Simulation {
             .as_ref()
             .is_some_and(|b| b.is_last_night(today));
 
-        // 1. Morning: last night's positions mature with interest; autonomous factors and
-        //    the central bank's fine-tuning against its forecast of them.
-        self.settle_maturities();
+        // 1. Morning: last night's positions and maturing operations settle with interest;
+        //    coupons, maturing securities and outright trades settle; autonomous factors,
+        //    and the central bank's operations against its forecast of them.
+        self.settle_maturities(today);
+        self.securities_morning(&bd);
         self.revert_deposits();
         let (d_currency, d_government) = self.autonomous.advance(&self.params.autonomous, &bd, rng);
         let autonomous_effect = -(d_currency + d_government);
         let target = self.regime.reserve_target + self.requirement_need(&bd, last_night);
-        let fine_tuning_amount = self.fine_tune(target, autonomous_effect, rng);
+        let main_today = self.main_operation_today(&bd);
+        let forecast_needed = self.regime.fine_tuning.enabled
+            || main_today
+            || self.regime.balance_sheet.pomo.is_some();
+        let forecast = self.forecast_autonomous(autonomous_effect, forecast_needed, rng);
+        self.outright_trades(&bd, target, forecast);
+        if main_today {
+            self.main_operation(&bd, last_night, target, forecast);
+        }
+        let fine_tuning_amount = self.fine_tune(&bd, target, forecast);
         self.apply_autonomous(d_currency, d_government);
 
         // 2. Intraday payments.
@@ -547,7 +603,27 @@ impl Simulation {
             active_lenders: market_stats.active_lenders,
             active_borrowers: market_stats.active_borrowers,
             top5_lender_share: market_stats.top5_lender_share,
+            cb_securities: self.central_bank.securities,
+            cb_repo_lending: self.central_bank.repo_lending,
+            cb_lending_facility: self.central_bank.lending_facility,
+            cb_reserves: self.central_bank.reserves,
+            cb_term_deposits: self.central_bank.term_deposits,
+            cb_currency: self.central_bank.currency,
+            cb_government: self.central_bank.government,
+            cb_other_liabilities: self.central_bank.non_bank_accounts
+                + self.central_bank.reverse_repos,
+            cb_capital: self.central_bank.capital,
         });
+        out.operations.append(&mut self.operations_today);
+        for (c, class) in self.params.securities.iter().enumerate() {
+            out.securities.push(SecuritiesRecord {
+                day: today,
+                class: class.name.clone(),
+                central_bank: self.securities.central_bank_total(c),
+                banks: self.securities.banks_total(c),
+                investors: self.securities.investor_holdings[c],
+            });
+        }
         if options.banks {
             for (i, b) in self.banks.iter().enumerate() {
                 out.banks.push(BankDayRecord {
@@ -919,9 +995,9 @@ impl Simulation {
         stats
     }
 
-    /// Repays last night's interbank loans, lending-facility loans and fine-tuning
-    /// operations, each with interest for the nights since.
-    fn settle_maturities(&mut self) {
+    /// Repays last night's interbank and lending-facility loans, with interest for the
+    /// nights since, and the central bank's operations maturing today.
+    fn settle_maturities(&mut self, today: u32) {
         let yf = self.open_year_fraction;
         let n = self.banks.len();
         for loan in self.open_loans.drain(..) {
@@ -969,7 +1045,6 @@ impl Simulation {
             }
         }
         let lending_rate = self.open_lending_rate_bp;
-        let ft_rate = self.open_fine_tuning_rate_bp;
         let cb = &mut self.central_bank;
         let mut flows = Money::ZERO;
         for bank in &mut self.banks {
@@ -978,24 +1053,10 @@ impl Simulation {
                 cb.lending_facility -= principal;
                 flows -= repay_central_bank(bank, principal, lending_rate, yf, &mut cb.capital);
             }
-            if bank.cb_repo > Money::ZERO {
-                let principal = std::mem::take(&mut bank.cb_repo);
-                cb.repo_lending -= principal;
-                flows -= repay_central_bank(bank, principal, ft_rate, yf, &mut cb.capital);
-            }
-            if bank.cb_term_deposit > Money::ZERO {
-                let principal = bank.cb_term_deposit;
-                let earned = interest(principal, ft_rate, yf);
-                bank.reserves += principal;
-                bank.cb_term_deposit = Money::ZERO;
-                bank.income(earned);
-                cb.term_deposits -= principal;
-                cb.capital -= earned;
-                flows += principal + earned;
-            }
         }
         cb.reserves += flows;
         self.reserve_flows += flows;
+        self.settle_operations(today);
     }
 
     /// Customers move a fraction of each bank's deposit gap back toward its long-run share:
@@ -1017,52 +1078,54 @@ impl Simulation {
         self.banks[0].customer_flow(-residual);
     }
 
-    /// The daily fine-tuning operation: sized from the central bank's forecast of today's
-    /// autonomous factors so that forecast reserves hit `target`, allotted pro rata to size.
-    /// Returns the amount (positive provides reserves).
-    fn fine_tune<R: Rng + ?Sized>(
-        &mut self,
-        target: Money,
-        autonomous_effect: Money,
-        rng: &mut R,
-    ) -> Money {
+    /// The daily fine-tuning operation: an overnight repo or term deposit sized from the
+    /// central bank's forecast of today's autonomous factors so that forecast reserves hit
+    /// `target`, allotted pro rata to size. Returns the amount (positive provides).
+    fn fine_tune(&mut self, bd: &BusinessDay, target: Money, forecast: Money) -> Money {
         let ft = &self.regime.fine_tuning;
         if !ft.enabled {
             return Money::ZERO;
         }
-        let error: f64 = if ft.forecast_error_sd > Money::ZERO {
-            StandardNormal.sample(rng)
-        } else {
-            0.0
-        };
-        let forecast =
-            autonomous_effect + Money::from_f64_rounded(error * ft.forecast_error_sd.as_f64());
         let amount = target - (self.central_bank.reserves + forecast);
         if amount.0.abs() < ft.min_amount.0.max(1) {
             return Money::ZERO;
         }
         let policy = self.regime.policy_rate_bp;
-        self.open_fine_tuning_rate_bp = if amount > Money::ZERO {
-            policy + ft.rate_offset_bp
+        let (direction, rate, name) = if amount > Money::ZERO {
+            (
+                Direction::Repo,
+                policy + ft.rate_offset_bp,
+                "fine_tuning_repo",
+            )
         } else {
-            policy - ft.rate_offset_bp
+            (
+                Direction::TermDeposit,
+                policy - ft.rate_offset_bp,
+                "fine_tuning_deposit",
+            )
         };
-        split_pro_rata(amount, &self.size_weights, &mut self.split);
-        for (bank, share) in self.banks.iter_mut().zip(self.split.iter()) {
-            bank.reserves += *share;
-            if amount > Money::ZERO {
-                bank.cb_repo += *share;
-            } else {
-                bank.cb_term_deposit -= *share;
-            }
-        }
-        if amount > Money::ZERO {
-            self.central_bank.repo_lending += amount;
-        } else {
-            self.central_bank.term_deposits -= amount;
-        }
-        self.central_bank.reserves += amount;
-        self.reserve_flows += amount;
+        split_pro_rata(amount.abs(), &self.size_weights, &mut self.split);
+        let positions = self
+            .split
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| **a > Money::ZERO)
+            .map(|(i, &amount)| Position {
+                bank: i as u32,
+                amount,
+                rate_bp: rate,
+            })
+            .collect();
+        let year_fraction = self
+            .params
+            .calendar
+            .day_count
+            .year_fraction(bd.overnight_days);
+        let result = AuctionResult {
+            positions,
+            marginal_rate_bp: None,
+        };
+        self.open_operation(bd, name, direction, result, bd.index + 1, year_fraction);
         amount
     }
 
@@ -1299,8 +1362,43 @@ impl Simulation {
                 self.reserve_flows
             ));
         }
+        if let Some(what) = self.operation_error.take() {
+            return fail(what);
+        }
+        let classes = self.securities.classes();
+        for (i, b) in self.banks.iter().enumerate() {
+            let by_class: Money = self.securities.bank_holdings[i * classes..(i + 1) * classes]
+                .iter()
+                .copied()
+                .sum();
+            if by_class != b.securities || by_class < Money::ZERO {
+                return fail(format!(
+                    "bank {i}: securities {} but holdings by class add up to {by_class}",
+                    b.securities
+                ));
+            }
+        }
+        let ladders: Money = (0..classes)
+            .map(|c| self.securities.central_bank_total(c))
+            .sum();
+        if ladders != cb.securities || !self.securities.ladders_consistent() {
+            return fail(format!(
+                "central bank holds {} of securities, its maturity ladders {ladders}",
+                cb.securities
+            ));
+        }
+        if self
+            .securities
+            .investor_holdings
+            .iter()
+            .any(|h| *h < Money::ZERO)
+        {
+            return fail("an investor holding went negative".to_owned());
+        }
         self.reserves_at_last_check = total;
         self.reserve_flows = Money::ZERO;
+        // From now on every operation's effect on reserves is verified as it happens.
+        self.checking = true;
         Ok(())
     }
 }
