@@ -44,6 +44,7 @@ pub fn poole(banks: u32, periods: u32, days: u32, reserves_per_bank: i64, late_s
             precautionary_buffer_sd: 0.0,
             perceived_shock_scale: 1.0,
             balance_sheet_cost_bp: 0.0,
+            market_reliance: 1.0,
         },
         central_bank: CentralBankParams {
             framework: Framework::Corridor,

@@ -167,6 +167,12 @@ pub struct BehaviourParams {
     /// borrowed. It is why banks borrowing non-banks' cash to earn interest on reserves pay
     /// less than that rate, by more the more cash there is: the leak in a floor.
     pub balance_sheet_cost_bp: f64,
+    /// How far, in [0, 1], banks count on the interbank market to redistribute reserves
+    /// when they bid in central-bank operations: 1 bids as if the market will leave each
+    /// bank its share of the system's position (bids add up to the system's need); 0 bids
+    /// for the bank's own shortfall, which a fragmented market (the euro area from 2008)
+    /// does not net, so full allotment then supplies excess reserves.
+    pub market_reliance: f64,
 }
 
 /// A per-bank amount (a quota, a current-account limit, a tier size).

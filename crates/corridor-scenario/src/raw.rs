@@ -219,6 +219,7 @@ pub(crate) struct RawBehaviour {
     pub precautionary_buffer_sd: f64,
     pub perceived_shock_scale: f64,
     pub balance_sheet_cost_bp: f64,
+    pub market_reliance: f64,
 }
 
 impl Default for RawBehaviour {
@@ -228,6 +229,7 @@ impl Default for RawBehaviour {
             precautionary_buffer_sd: 0.0,
             perceived_shock_scale: 1.0,
             balance_sheet_cost_bp: 0.0,
+            market_reliance: 1.0,
         }
     }
 }

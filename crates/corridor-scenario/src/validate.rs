@@ -516,6 +516,11 @@ pub(crate) fn validate(
             b.precautionary_buffer_sd,
             Bounds::closed(-10.0, 10.0),
         )?,
+        market_reliance: c.real(
+            &k("behaviour.market_reliance"),
+            b.market_reliance,
+            Bounds::closed(0.0, 1.0),
+        )?,
         perceived_shock_scale: c.real(
             &k("behaviour.perceived_shock_scale"),
             b.perceived_shock_scale,

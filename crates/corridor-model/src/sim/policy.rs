@@ -390,9 +390,21 @@ impl Simulation {
                 )
             }
         };
-        // Demand schedules as of now; positions include the bank's share of the forecast.
+        // Demand schedules as of now; positions include the bank's share of the forecast,
+        // and, as far as banks rely on the interbank market, stand for their share of the
+        // system's position rather than their own.
         self.build_participants(bd, last_night);
+        let reliance = self.params.behaviour.market_reliance;
+        let aggregate: Money = self.participants[..self.banks.len()]
+            .iter()
+            .map(|p| p.position)
+            .sum();
         split_pro_rata(forecast, &self.size_weights, &mut self.split);
+        split_pro_rata(
+            forecast + aggregate,
+            &self.size_weights,
+            &mut self.split_extra,
+        );
         let mut cache = QuantileCache::default();
         let mut bids = std::mem::take(&mut self.bids_scratch);
         bids.clear();
@@ -400,7 +412,9 @@ impl Simulation {
         let n = self.banks.len();
         for i in 0..n {
             let mut p = self.participants[i];
-            p.position += self.split[i];
+            let own = (p.position + self.split[i]).as_f64();
+            let shared = self.split_extra[i].as_f64();
+            p.position = Money::from_f64_rounded(reliance * shared + (1.0 - reliance) * own);
             let schedule = &self.schedules[p.schedule as usize];
             // Collateral: holdings after haircuts, less what repos already use.
             let capacity = (0..classes)
