@@ -116,6 +116,10 @@ pub fn split_pro_rata(total: Money, weights: &[f64], out: &mut Vec<Money>) {
     if n == 0 {
         return;
     }
+    if total == Money::ZERO {
+        out.resize(n, Money::ZERO);
+        return;
+    }
     let weight_sum: f64 = weights.iter().sum();
     if weight_sum <= 0.0 || !weight_sum.is_finite() {
         // Degenerate weights: everything to the first bank keeps the total exact.
@@ -135,9 +139,21 @@ pub fn split_pro_rata(total: Money, weights: &[f64], out: &mut Vec<Money>) {
         remainders.push((exact - floor, i));
     }
     let mut left = total.0.unsigned_abs() as i64 - assigned;
+    // Larger remainder first, then lower index: a total order, so the units left over go
+    // to one well-defined set of parts.
+    let order = |a: &(f64, usize), b: &(f64, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+    if left > 0 && (left as usize) < n {
+        // Only which parts get a unit matters, not their order: selecting them is O(n)
+        // where sorting all the remainders was O(n log n).
+        let l = left as usize;
+        remainders.select_nth_unstable_by(l - 1, order);
+        for r in &remainders[..l] {
+            out[r.1].0 += 1;
+        }
+        left = 0;
+    }
     if left != 0 {
-        // Stable order: larger remainder first, then lower index.
-        remainders.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        remainders.sort_by(order);
         let mut k = 0;
         while left > 0 {
             out[remainders[k % n].1].0 += 1;
@@ -162,6 +178,57 @@ pub fn split_pro_rata(total: Money, weights: &[f64], out: &mut Vec<Money>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The largest-remainder split by sorting every remainder, as it was written first.
+    fn split_by_sorting(total: i64, weights: &[f64]) -> Vec<i64> {
+        let sum: f64 = weights.iter().sum();
+        let mag = total.unsigned_abs() as f64;
+        let mut out: Vec<i64> = weights
+            .iter()
+            .map(|w| (mag * (w / sum)).floor() as i64)
+            .collect();
+        let mut rem: Vec<(f64, usize)> = weights
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (mag * (w / sum) - (mag * (w / sum)).floor(), i))
+            .collect();
+        rem.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let left = total.abs() - out.iter().sum::<i64>();
+        for k in 0..left as usize {
+            out[rem[k % weights.len()].1] += 1;
+        }
+        out.iter().map(|x| x * total.signum()).collect()
+    }
+
+    /// Selecting the parts that get the units left over gives exactly the sorted split,
+    /// ties in remainder included (equal weights make many).
+    #[test]
+    fn selection_agrees_with_sorting() {
+        let mut state = 12345u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            state >> 33
+        };
+        let mut out = Vec::new();
+        for case in 0..2_000 {
+            let n = 1 + (next() % 60) as usize;
+            let weights: Vec<f64> = (0..n)
+                .map(|_| {
+                    if case % 3 == 0 {
+                        1.0
+                    } else {
+                        (next() % 1000) as f64 + 0.5
+                    }
+                })
+                .collect();
+            let total = (next() % 100_000) as i64 - 50_000;
+            split_pro_rata(Money(total), &weights, &mut out);
+            let got: Vec<i64> = out.iter().map(|m| m.0).collect();
+            assert_eq!(got, split_by_sorting(total, &weights), "case {case}");
+        }
+    }
 
     #[test]
     fn split_is_exact_and_proportional() {
