@@ -68,6 +68,8 @@ fn one_and_two_threads_write_byte_identical_files() {
             "banks.parquet",
             "daily.parquet",
             "manifest.json",
+            "operations.parquet",
+            "securities.parquet",
             "summary.parquet",
             "trades.parquet"
         ]

@@ -1,7 +1,10 @@
 //! Scenario parsing tests. Line numbers are checked against the literal TOML in each test:
 //! every literal starts with its line 1 right after the opening quote.
 
-use corridor_model::params::{Framework, MarketMechanism, SizeDistribution};
+use corridor_model::params::{
+    Allotment, BalanceSheetPolicy, Framework, MarketMechanism, Pricing, SecurityClass,
+    SizeDistribution,
+};
 use corridor_model::{Date, DayCount, Money};
 
 use crate::{ErrorKind, Scenario, ScenarioError, load, parse};
@@ -508,7 +511,7 @@ fn unknown_top_level_table() {
         Some("bank"),
         "scenarios/x.toml:15: unknown key `bank`; allowed keys: scenario, run, money, calendar, \
          banks, payments, intraday, late_shock, behaviour, central_bank, autonomous, market, \
-         non_banks, timeline",
+         non_banks, timeline, securities",
     );
 }
 
@@ -2029,5 +2032,155 @@ fn otc_market_refuses_non_bank_lenders() {
     ok(
         &format!("{MINIMAL}\n[non_banks]\nlenders = 2\ncash = 10\n"),
         &[],
+    );
+}
+
+// ---- securities and balance-sheet policy ------------------------------------------------
+
+const SECURITIES: &str = r#"
+[[securities]]
+name = "bills"
+maturity_days = 91
+haircut = 0.01
+bank_share = 0.25
+investor_holdings = 2.5
+central_bank_share = 0.5
+
+[[securities]]
+name = "bonds"
+maturity_days = 3650
+coupon_rate_bp = 200
+haircut = 0.05
+bank_share = 0.75
+central_bank_share = 0.5
+
+[central_bank.main_operation]
+interval_days = 5
+tenor_days = 7
+allotment = "variable_rate"
+pricing = "uniform"
+bid_tick_bp = 0.5
+bid_levels = 4
+
+[central_bank.balance_sheet]
+purchases = { bonds = 80, bills = -10 }
+operations_per_month = 18
+nonbank_share = 0.25
+runoff_caps = { bonds = 30 }
+settlement_days = 2
+pomo = { class = "bills", operations_per_month = 4, max_operation = 3 }
+
+[[timeline]]
+date = "2015-03-02"
+set = { "central_bank.balance_sheet.purchases.bonds" = 40, "central_bank.main_operation.allotment" = "fixed_rate" }
+"#;
+
+#[test]
+fn securities_operations_and_programmes_are_read() {
+    let text = format!("{MINIMAL}{SECURITIES}").replace(
+        "[money]\nminor_unit = \"SEK\"",
+        "[money]\nminor_unit = \"SEK\"\nscale = 1000",
+    );
+    let sc = ok(&text, &[]);
+    let p = sc.params();
+    assert_eq!(p.securities.len(), 2);
+    assert_eq!(p.securities[0].investor_holdings, Money(2_500));
+    assert_eq!(
+        (
+            p.securities[1].maturity_days,
+            p.securities[1].coupon_rate_bp
+        ),
+        (3650, 200.0)
+    );
+    let cb = &p.central_bank;
+    let main = cb.main_operation.as_ref().expect("main operation");
+    assert_eq!((main.interval_days, main.tenor_days), (5, 7));
+    assert_eq!(
+        main.allotment,
+        Allotment::VariableRate {
+            pricing: Pricing::Uniform,
+            bid_tick_bp: 0.5,
+            bid_levels: 4
+        }
+    );
+    let bs = &cb.balance_sheet;
+    assert_eq!(bs.monthly_purchases, vec![Money(-10_000), Money(80_000)]);
+    assert_eq!(bs.runoff_caps, vec![None, Some(Money(30_000))]);
+    assert_eq!(
+        (
+            bs.operations_per_month,
+            bs.nonbank_share,
+            bs.settlement_days
+        ),
+        (18, 0.25, 2)
+    );
+    let pomo = bs.pomo.as_ref().expect("pomo");
+    assert_eq!((pomo.class, pomo.max_operation), (0, Money(3_000)));
+    // The timeline changes one programme's pace and the allotment, nothing else.
+    let later = &p.policy_timeline[0].central_bank;
+    assert_eq!(
+        later.balance_sheet.monthly_purchases,
+        vec![Money(-10_000), Money(40_000)]
+    );
+    assert_eq!(
+        later.main_operation.as_ref().unwrap().allotment,
+        Allotment::FixedRateFullAllotment
+    );
+    assert_eq!(later.balance_sheet.runoff_caps, bs.runoff_caps);
+}
+
+#[test]
+fn default_securities_are_the_models_and_programmes_are_off() {
+    let sc = ok(MINIMAL, &[]);
+    assert_eq!(sc.params().securities, SecurityClass::defaults());
+    assert_eq!(
+        sc.params().central_bank.balance_sheet,
+        BalanceSheetPolicy::passive(3)
+    );
+    assert_eq!(sc.params().central_bank.main_operation, None);
+    // The resolved scenario shows the default classes.
+    let resolved = sc.resolved_toml();
+    assert!(
+        resolved.contains("[[securities]]\nname = \"bills\""),
+        "{resolved}"
+    );
+}
+
+#[test]
+fn a_programme_must_name_a_security_class() {
+    let text = format!("{MINIMAL}\n[central_bank.balance_sheet]\npurchases = {{ gold = 5 }}\n");
+    check(
+        &err(&text, &[]),
+        ErrorKind::InvalidValue,
+        Some(17),
+        Some("central_bank.balance_sheet.purchases.gold"),
+        "scenarios/x.toml:17: central_bank.balance_sheet.purchases.gold = \"gold\": no such \
+         security class; the scenario's classes ([[securities]]) are \"bills\", \"bonds\", \"mbs\"",
+    );
+    let e = err(
+        MINIMAL,
+        &[
+            "central_bank.balance_sheet.pomo.class=gold",
+            "central_bank.balance_sheet.pomo.max_operation=1",
+        ],
+    );
+    assert!(e.to_string().contains("no such security class"), "{e}");
+}
+
+#[test]
+fn class_shares_must_add_up_to_one() {
+    let text = format!("{MINIMAL}{SECURITIES}").replace("bank_share = 0.75", "bank_share = 0.7");
+    let e = err(&text, &[]);
+    assert_eq!(e.key(), Some("securities[1].bank_share"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("the classes' bank_share values add up to 0.95; they must add up to 1"),
+        "{e}"
+    );
+    let e = err(MINIMAL, &["central_bank.main_operation.allotment=full"]);
+    assert!(
+        e.to_string()
+            .contains("expected one of \"fixed_rate\", \"variable_rate\""),
+        "{e}"
     );
 }
