@@ -17,7 +17,7 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 step "Rust tests (release)"
 cargo test --workspace --release
 
-step "Python readers (pyarrow, pandas, polars, DuckDB)"
+step "Python readers (pyarrow, pandas, polars, DuckDB) and the notebooks in docs/notebooks"
 python=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv

@@ -42,6 +42,18 @@ enum Command {
     /// Fit bounded scenario parameters so simulated moments match targets (simulated method
     /// of moments), with simulated standard errors.
     Calibrate(CalibrateArgs),
+    /// Draw a run's overnight rate in the corridor (median and 5-95% band across runs,
+    /// reserves on a second axis) or a sweep's reserve demand curve, as PNG or SVG.
+    Plot(PlotArgs),
+}
+
+#[derive(Args)]
+struct PlotArgs {
+    /// Output directory of `corridor run` or `corridor sweep`.
+    dir: PathBuf,
+    /// Image to write; the extension chooses the format (.png or .svg).
+    #[arg(long, value_name = "FILE.png|svg")]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -182,6 +194,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Run(args) => run_batch_command(args),
         Command::Sweep(args) => sweep_command(args),
         Command::Calibrate(args) => calibrate_command(args),
+        Command::Plot(args) => plot_command(args),
     }
 }
 
@@ -413,6 +426,20 @@ fn calibrate_command(args: CalibrateArgs) -> Result<()> {
         "report, trace and evaluation log written to {}",
         out.display()
     );
+    Ok(())
+}
+
+fn plot_command(args: PlotArgs) -> Result<()> {
+    let chart = corridor_plot::plot(&args.dir, &args.out)?;
+    let what = match chart {
+        corridor_plot::Chart::RateCorridor { days } => {
+            format!("overnight rate in the corridor over {days} business days")
+        }
+        corridor_plot::Chart::ReserveDemand { points, curves } => {
+            format!("reserve demand curve: {points} points, {curves} curve(s)")
+        }
+    };
+    eprintln!("{what} drawn to {}", args.out.display());
     Ok(())
 }
 

@@ -129,6 +129,15 @@ fn written_files_have_the_documented_schema_and_metadata() {
         ("active_lenders", DataType::UInt32),
         ("active_borrowers", DataType::UInt32),
         ("top5_lender_share", DataType::Float64),
+        ("cb_securities", DataType::Int64),
+        ("cb_repo_lending", DataType::Int64),
+        ("cb_lending_facility", DataType::Int64),
+        ("cb_reserves", DataType::Int64),
+        ("cb_term_deposits", DataType::Int64),
+        ("cb_currency", DataType::Int64),
+        ("cb_government", DataType::Int64),
+        ("cb_other_liabilities", DataType::Int64),
+        ("cb_capital", DataType::Int64),
     ];
     let schema = daily.schema().clone();
     let got: Vec<(&str, DataType)> = schema

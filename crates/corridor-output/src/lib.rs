@@ -51,6 +51,7 @@ mod error;
 pub mod study;
 mod summary;
 mod table;
+pub mod units;
 
 #[cfg(test)]
 mod tests;

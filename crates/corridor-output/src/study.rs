@@ -205,7 +205,7 @@ pub fn write_table(
         let mut writer = ArrowWriter::try_new(
             file,
             Arc::clone(&schema),
-            Some(writer_properties(meta, Layout::default())),
+            Some(writer_properties(meta, &schema, Layout::default())),
         )
         .map_err(|e| OutputError::parquet(&temp, e))?;
         if rows > 0 {

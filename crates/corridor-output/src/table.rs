@@ -6,9 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    Date32Builder, Float64Builder, Int64Builder, StringDictionaryBuilder, UInt32Builder,
+    Date32Builder, Float64Builder, Int64Builder, StringBuilder, UInt32Builder,
 };
-use arrow_array::types::Int32Type;
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Metadata, Schema, SchemaRef};
 use corridor_model::{BankDayRecord, DayRecord, OperationRecord, SecuritiesRecord, TradeRecord};
@@ -17,7 +16,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
 
-use crate::{OutputError, OutputMeta};
+use crate::{OutputError, OutputMeta, units};
 
 /// Rows per `RecordBatch` handed to the Parquet writer (the last batch may be shorter).
 pub(crate) const BATCH_ROWS: usize = 65_536;
@@ -54,8 +53,9 @@ impl Default for Layout {
     }
 }
 
-/// The `corridor.*` key-value pairs, in the fixed order they are written.
-pub(crate) fn metadata_pairs(meta: &OutputMeta) -> Vec<(String, String)> {
+/// The `corridor.*` key-value pairs of a file with columns `fields` (units attached), in the
+/// fixed order they are written.
+pub(crate) fn metadata_pairs(meta: &OutputMeta, fields: &[Field]) -> Vec<(String, String)> {
     vec![
         ("corridor.scenario".into(), meta.scenario_toml.clone()),
         ("corridor.scenario_name".into(), meta.scenario_name.clone()),
@@ -64,13 +64,20 @@ pub(crate) fn metadata_pairs(meta: &OutputMeta) -> Vec<(String, String)> {
         ("corridor.version".into(), meta.corridor_version.clone()),
         ("corridor.money_unit".into(), meta.money_minor_unit.clone()),
         ("corridor.rate_unit".into(), RATE_UNIT.into()),
+        (units::UNITS_KEY.into(), units::units_json(fields)),
     ]
 }
 
-/// Writer properties shared by every file. Everything that affects the bytes is pinned here
-/// rather than left to the library's defaults.
-pub(crate) fn writer_properties(meta: &OutputMeta, layout: Layout) -> WriterProperties {
-    let kv = metadata_pairs(meta)
+/// Writer properties shared by every file, whose schema is `schema` (from
+/// [`schema_with_meta`]). Everything that affects the bytes is pinned here rather than left to
+/// the library's defaults.
+pub(crate) fn writer_properties(
+    meta: &OutputMeta,
+    schema: &Schema,
+    layout: Layout,
+) -> WriterProperties {
+    let fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    let kv = metadata_pairs(meta, &fields)
         .into_iter()
         .map(|(k, v)| KeyValue::new(k, v))
         .collect();
@@ -90,9 +97,14 @@ pub(crate) fn writer_properties(meta: &OutputMeta, layout: Layout) -> WriterProp
         .build()
 }
 
-/// An Arrow schema with the `corridor.*` metadata attached (so pyarrow shows it too).
+/// An Arrow schema with each column's unit and the `corridor.*` metadata attached (so pyarrow
+/// shows them too).
 pub(crate) fn schema_with_meta(fields: Vec<Field>, meta: &OutputMeta) -> SchemaRef {
-    let metadata: Metadata = metadata_pairs(meta).into_iter().collect();
+    let fields: Vec<Field> = fields
+        .into_iter()
+        .map(|f| units::with_unit(f, &meta.money_minor_unit))
+        .collect();
+    let metadata: Metadata = metadata_pairs(meta, &fields).into_iter().collect();
     Arc::new(Schema::new_with_metadata(fields, metadata))
 }
 
@@ -121,7 +133,7 @@ macro_rules! builder_ty {
         Int64Builder
     };
     (Str) => {
-        StringDictionaryBuilder<Int32Type>
+        StringBuilder
     };
 }
 
@@ -142,13 +154,13 @@ macro_rules! data_type {
         DataType::Int64
     };
     (Str) => {
-        DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+        DataType::Utf8
     };
 }
 
 macro_rules! with_capacity {
     (Str, $rows:expr) => {
-        StringDictionaryBuilder::<Int32Type>::new()
+        StringBuilder::with_capacity($rows, 16 * $rows)
     };
     ($kind:ident, $rows:expr) => {
         <builder_ty!($kind)>::with_capacity($rows)
@@ -364,7 +376,7 @@ impl<T: Table> Sink<T> {
         let writer = ArrowWriter::try_new(
             file,
             Arc::clone(&schema),
-            Some(writer_properties(meta, layout)),
+            Some(writer_properties(meta, &schema, layout)),
         )
         .map_err(|e| OutputError::parquet(&path, e))?;
         Ok(Sink {

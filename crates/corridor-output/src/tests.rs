@@ -451,8 +451,9 @@ fn files_have_documented_schemas_metadata_and_rows() {
             .collect::<Vec<_>>()
     );
 
-    // operations.parquet and securities.parquet: class names are dictionary strings.
-    let utf8_dict = || Dictionary(Box::new(Int32), Box::new(Utf8));
+    // operations.parquet and securities.parquet: names are strings (Parquet
+    // dictionary-encodes them on disk).
+    let utf8_dict = || Utf8;
     let operations = read(&out.join(OPERATIONS_FILE));
     assert_eq!(
         schema_of(&operations),
@@ -1042,8 +1043,8 @@ fn batches_have_fixed_size_regardless_of_run_lengths() {
     let all = RecordBatch::try_new(Arc::clone(&schema), table.finish_columns()).unwrap();
     assert_eq!(all.num_rows(), 22);
     let mut reference = Vec::new();
-    let mut w =
-        ArrowWriter::try_new(&mut reference, schema, Some(writer_properties(&m, layout))).unwrap();
+    let props = writer_properties(&m, &schema, layout);
+    let mut w = ArrowWriter::try_new(&mut reference, schema, Some(props)).unwrap();
     let mut offset = 0;
     while offset < all.num_rows() {
         let len = 7.min(all.num_rows() - offset);
@@ -1250,4 +1251,126 @@ fn io_errors_name_the_path_and_the_cause() {
     assert_eq!(cause.kind(), std::io::ErrorKind::NotFound);
     assert!(text.contains(&missing.display().to_string()), "{text}");
     assert!(text.contains(&cause.to_string()), "{text}");
+}
+
+// ---- units ------------------------------------------------------------------------------
+
+/// The unit each column must carry, from its documented kind (docs/output.md): an
+/// independent statement of the rules, so a wrong rule in `units.rs` fails here.
+fn documented_unit(name: &str, ty: &DataType) -> &'static str {
+    match (name, ty) {
+        (_, DataType::Int64) => "SEK",
+        (_, DataType::Date32) => "date",
+        ("run" | "bank" | "lender" | "borrower" | "point" | "seed", _) => "id",
+        ("day" | "round" | "maintenance_day", _) => "index",
+        ("trade_count" | "active_lenders" | "active_borrowers" | "runs", _) => "count",
+        ("overnight_rate_count", _) => "count",
+        ("top5_lender_share", _) => "share",
+        (n, DataType::Float64) if n.ends_with("_bp") || n.contains("_bp_") => "bp",
+        (n, DataType::Float64)
+            if [
+                "volume_",
+                "reserves_total_",
+                "lending_facility_use_",
+                "deposit_facility_use_",
+            ]
+            .iter()
+            .any(|v| n.starts_with(v)) =>
+        {
+            "SEK"
+        }
+        ("central_bank.reserve_target_per_bank", _) => "scenario",
+        ("central_bank.policy_rate_bp", _) => "bp",
+        _ => panic!("column {name} ({ty}) has no documented unit in this test"),
+    }
+}
+
+fn assert_units(path: &Path) {
+    let r = read(path);
+    let footer: BTreeMap<String, String> =
+        serde_json::from_str(&r.kv[units::UNITS_KEY]).expect("corridor.units is JSON");
+    assert_eq!(
+        footer.len(),
+        r.schema.fields().len(),
+        "{}: every column in corridor.units",
+        path.display()
+    );
+    for f in r.schema.fields() {
+        let want = documented_unit(f.name(), f.data_type());
+        assert_eq!(
+            f.metadata().get(units::UNIT_KEY).map(String::as_str),
+            Some(want),
+            "{}: field {}",
+            path.display(),
+            f.name()
+        );
+        assert_eq!(
+            footer[f.name()],
+            want,
+            "{}: footer {}",
+            path.display(),
+            f.name()
+        );
+    }
+}
+
+#[test]
+fn every_column_carries_its_unit_in_the_field_and_the_footer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("batch");
+    write_batch(
+        &out,
+        &synthetic_runs(3, 4),
+        all_options(),
+        Layout::default(),
+        summary::SUMMARY_BLOCK_BYTES,
+    );
+    for file in [DAILY_FILE, BANKS_FILE, TRADES_FILE, SUMMARY_FILE] {
+        assert_units(&out.join(file));
+    }
+    // Study tables: swept keys, pooled statistics of spreads and money.
+    use crate::study::{Column, write_table};
+    let path = tmp.path().join("points.parquet");
+    let columns = vec![
+        ("point".to_string(), Column::U32(vec![0, 1])),
+        ("seed".to_string(), Column::U64(vec![7, 7])),
+        (
+            "central_bank.reserve_target_per_bank".to_string(),
+            Column::F64(vec![Some(-50.0), Some(50.0)]),
+        ),
+        (
+            "central_bank.policy_rate_bp".to_string(),
+            Column::F64(vec![Some(0.0), Some(25.0)]),
+        ),
+        ("runs".to_string(), Column::U32(vec![2, 2])),
+        (
+            "spread_to_deposit_bp_p95".to_string(),
+            Column::F64(vec![Some(1.0), None]),
+        ),
+        (
+            "reserves_total_mean".to_string(),
+            Column::F64(vec![Some(1.0), Some(2.0)]),
+        ),
+    ];
+    write_table(&path, &columns, &meta(2)).unwrap();
+    assert_units(&path);
+}
+
+#[test]
+fn calibration_columns_take_their_moment_unit() {
+    let unit = |name: &str, ty: DataType| units::column_unit(name, &ty, "EUR");
+    assert_eq!(
+        unit("spread_to_policy_bp_mean@3", DataType::Float64).as_deref(),
+        Some("bp")
+    );
+    assert_eq!(
+        unit("volume_p50@0", DataType::Float64).as_deref(),
+        Some("EUR")
+    );
+    assert_eq!(unit("objective", DataType::Float64).as_deref(), Some("1"));
+    assert_eq!(unit("phase", DataType::Utf8).as_deref(), Some("text"));
+    assert_eq!(unit("eval", DataType::UInt32).as_deref(), Some("id"));
+    // A name no rule places gets no unit rather than a guess.
+    assert_eq!(unit("mystery", DataType::Float64), None);
+    assert_eq!(unit("mystery_mean", DataType::Float64), None);
 }
