@@ -63,6 +63,11 @@ def outputs(tmp_path_factory):
         "--set", "calendar.business_days=15")
     run("otc", "us_fed_funds_2006.toml", "--runs", 2, "--seed", 5, "--trades", "--banks",
         "--set", "calendar.business_days=10")
+    # Balance-sheet policy: QT runoff and a weekly full-allotment main operation.
+    run("qt", "us_qt_2022.toml", "--runs", 2, "--seed", 6, "--trades", "--banks",
+        "--set", "calendar.business_days=45")
+    run("mro", "euro_area_2008_full_allotment.toml", "--runs", 2, "--seed", 7, "--trades", "--banks",
+        "--set", "calendar.business_days=20")
 
     sweep = root / "sweep"
     corridor("sweep", scenarios / "poole_benchmark.toml",

@@ -119,13 +119,14 @@ def test_trades_and_banks_add_up_to_the_daily_table(outputs):
         """).fetchone()[0]
         assert mismatched == 0, o.name
         if (o.path / "banks.parquet").exists():
-            # Every loan has a lender and a borrower; facility use is the banks' own.
+            # Every loan has a lender and a borrower (banks, or non-banks for
+            # nonbank_lending); facility use is the banks' own.
             bad = con.execute(f"""
                 select count(*) from '{daily}' d join (
                     select run, day, sum(interbank_lent) as lent, sum(interbank_borrowed) as borrowed,
                            sum(lending_facility) as lf, sum(deposit_facility) as df
                     from '{o.path}/banks.parquet' group by run, day) b using (run, day)
-                where b.lent != b.borrowed or b.lf != d.lending_facility_use
+                where b.lent + d.nonbank_lending != b.borrowed or b.lf != d.lending_facility_use
                    or b.df != d.deposit_facility_use
             """).fetchone()[0]
             assert bad == 0, o.name
@@ -193,3 +194,41 @@ def test_calibration_trace_is_in_order_within_bounds_and_non_negative(outputs):
     from conftest import PARAMS
     for p in tomllib.loads(PARAMS.read_text())["parameter"]:
         assert t[p["key"]].is_between(p["lower"], p["upper"]).all(), p["key"]
+
+
+def test_central_bank_balance_sheet_balances_and_operations_move_reserves_by_their_sign(outputs):
+    """Assets equal liabilities plus capital every day; each operation's recorded effect on
+    reserves is +amount, -amount or 0 by its kind; the day's operations never exceed the
+    change in the central bank's books they explain (QT's redemptions are the fall in
+    securities less what purchases added)."""
+    sign = {"fine_tuning_repo": 1, "main_repo": 1, "purchase": 1, "pomo_purchase": 1,
+            "fine_tuning_deposit": -1, "main_deposit": -1, "sale": -1, "pomo_sale": -1,
+            "redemption": -1, "reinvestment": 0}
+    seen = set()
+    for o in runs_of(outputs):
+        d = pl.read_parquet(o.path / "daily.parquet")
+        assets = d["cb_securities"] + d["cb_repo_lending"] + d["cb_lending_facility"]
+        liabilities = (d["cb_reserves"] + d["cb_term_deposits"] + d["cb_currency"]
+                       + d["cb_government"] + d["cb_other_liabilities"] + d["cb_capital"])
+        assert (assets == liabilities).all(), o.name
+        ops = duckdb.sql(f"select * from '{o.path / 'operations.parquet'}'").pl()
+        for kind, amount, effect in zip(ops["operation"], ops["amount"], ops["reserve_effect"]):
+            assert amount >= 0 and effect == sign[kind] * amount, (o.name, kind, amount, effect)
+            seen.add(kind)
+        # Outright operations are the only thing that moves the central bank's securities.
+        outright = duckdb.sql(f"""
+            select run, day, sum(case when operation in ('purchase', 'pomo_purchase') then amount
+                                      when operation in ('sale', 'pomo_sale', 'redemption')
+                                      then -amount else 0 end) as net
+            from '{o.path / 'operations.parquet'}' group by run, day""").pl()
+        moved = d.sort(["run", "day"]).with_columns(
+            pl.col("cb_securities").diff().over("run").alias("change")).drop_nulls("change")
+        joined = moved.join(outright, on=["run", "day"], how="left").with_columns(
+            pl.col("net").fill_null(0))
+        assert (joined["change"] == joined["net"]).all(), o.name
+        # securities.parquet adds up to the balance sheet's securities.
+        by_class = duckdb.sql(f"""select run, day, sum(central_bank) as cb
+            from '{o.path / 'securities.parquet'}' group by run, day""").pl()
+        j = d.join(by_class, on=["run", "day"])
+        assert j.height == d.height and (j["cb"] == j["cb_securities"]).all(), o.name
+    assert {"redemption", "main_repo", "reinvestment"} <= seen, seen
