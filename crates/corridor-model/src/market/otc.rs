@@ -60,29 +60,22 @@ const MAX_LINE: f64 = 1e18;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Network {
     complete: bool,
-    /// Complete network: every lender's line to borrower b.
+    /// Every bank's line as a borrower from any lender it is linked to, unless `link_lines`
+    /// says otherwise (credit limit multiple × size).
     line_to: Vec<Money>,
-    /// Sparse networks, in compressed-row form: bank i's links (either direction of a line)
-    /// are `links[first_link[i]..first_link[i + 1]]`, sorted by counterparty. One flat array
-    /// rather than a list per bank because a call lands on a random bank: reading one link
-    /// (counterparty and both lines) is then one place in memory, not a list header, the
-    /// list and a second list of lines, which is what made 10 000 banks cache-bound.
+    /// Sparse networks, in compressed-row form: bank i's counterparties (either direction
+    /// of a line) are `counterparties[first_link[i]..first_link[i + 1]]`, sorted. Flat
+    /// arrays rather than a list per bank because a call lands on a random bank: one read
+    /// instead of a list header and the list, which is what made 10 000 banks cache-bound.
     first_link: Vec<u32>,
-    links: Vec<Link>,
+    counterparties: Vec<u32>,
+    /// Aligned with `counterparties`: (the bank's line to the counterparty, the
+    /// counterparty's line to it). Empty when every link carries the borrower's `line_to`
+    /// both ways (generated networks), which keeps the array a call reads four bytes a link.
+    link_lines: Vec<(Money, Money)>,
     /// Per bank: expected meetings per call each bank makes, 1 for its own call (if it has
     /// anyone to call) plus `Σ_j 1/degree_j` over its neighbours j, the calls it receives.
     meetings_per_call: Vec<f64>,
-}
-
-/// A bank's link to a counterparty in a sparse network: the lines both ways come with the
-/// counterparty, so a call needs no search for them.
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Link {
-    /// The bank's line to the counterparty.
-    line_out: Money,
-    /// The counterparty's line to the bank.
-    line_in: Money,
-    counterparty: u32,
 }
 
 impl Network {
@@ -95,9 +88,10 @@ impl Network {
         };
         let mut net = Network {
             complete: false,
-            line_to: Vec::new(),
+            line_to: (0..n).map(line).collect(),
             first_link: vec![0],
-            links: Vec::new(),
+            counterparties: Vec::new(),
+            link_lines: Vec::new(),
             meetings_per_call: vec![if n > 1 { 2.0 } else { 0.0 }; n],
         };
         // Each lender's lines, (borrower, limit); turned into contacts below.
@@ -105,7 +99,6 @@ impl Network {
         match &params.kind {
             NetworkKind::Complete => {
                 net.complete = true;
-                net.line_to = (0..n).map(line).collect();
                 return net;
             }
             NetworkKind::CorePeriphery {
@@ -167,12 +160,12 @@ impl Network {
         };
         net.first_link.reserve(n);
         for (i, list) in contacts.iter().enumerate() {
-            net.links.extend(list.iter().map(|&j| Link {
-                line_out: find(&lines[i], j),
-                line_in: find(&lines[j as usize], i as u32),
-                counterparty: j,
-            }));
-            let end = u32::try_from(net.links.len())
+            net.counterparties.extend_from_slice(list);
+            net.link_lines.extend(
+                list.iter()
+                    .map(|&j| (find(&lines[i], j), find(&lines[j as usize], i as u32))),
+            );
+            let end = u32::try_from(net.counterparties.len())
                 .expect("a network has fewer than 2^32 links (that would need 100 GB)");
             net.first_link.push(end);
             let reach: f64 = list
@@ -182,16 +175,34 @@ impl Network {
             let own = if list.is_empty() || n < 2 { 0.0 } else { 1.0 };
             net.meetings_per_call[i] = own + reach;
         }
+        let default_lines = contacts.iter().enumerate().all(|(i, list)| {
+            let first = net.first_link[i] as usize;
+            list.iter()
+                .zip(&net.link_lines[first..])
+                .all(|(&j, &lines)| lines == (net.line_to[j as usize], net.line_to[i]))
+        });
+        if default_lines {
+            net.link_lines = Vec::new();
+        }
         net
     }
 
-    /// Bank `bank`'s links in a sparse network (empty in a complete one).
-    fn links(&self, bank: u32) -> &[Link] {
-        if self.complete {
-            return &[];
-        }
+    /// Range of bank `bank`'s links in `counterparties` (a sparse network).
+    fn link_range(&self, bank: u32) -> std::ops::Range<usize> {
         let i = bank as usize;
-        &self.links[self.first_link[i] as usize..self.first_link[i + 1] as usize]
+        self.first_link[i] as usize..self.first_link[i + 1] as usize
+    }
+
+    /// The lines (the bank's to the counterparty, the counterparty's to the bank) of link
+    /// `k` between `bank` and `counterparty`.
+    fn link_lines(&self, k: usize, bank: u32, counterparty: u32) -> (Money, Money) {
+        match self.link_lines.get(k) {
+            Some(&lines) => lines,
+            None => (
+                self.line_to[counterparty as usize],
+                self.line_to[bank as usize],
+            ),
+        }
     }
 
     /// The lender's credit line to the borrower (zero without one).
@@ -202,9 +213,9 @@ impl Network {
         if self.complete {
             return self.line_to[borrower as usize];
         }
-        let links = self.links(lender);
-        match links.binary_search_by_key(&borrower, |l| l.counterparty) {
-            Ok(k) => links[k].line_out,
+        let range = self.link_range(lender);
+        match self.counterparties[range.clone()].binary_search(&borrower) {
+            Ok(k) => self.link_lines(range.start + k, lender, borrower).0,
             Err(_) => Money::ZERO,
         }
     }
@@ -212,7 +223,7 @@ impl Network {
     /// The banks `bank` may call, in increasing order, for a sparse network (`None`:
     /// everyone).
     pub fn contacts(&self, bank: u32) -> Option<impl ExactSizeIterator<Item = u32> + '_> {
-        (!self.complete).then(|| self.links(bank).iter().map(|l| l.counterparty))
+        (!self.complete).then(|| self.counterparties[self.link_range(bank)].iter().copied())
     }
 
     /// Expected meetings of `bank` per call each bank makes: 1 for its own call (if it has
@@ -223,11 +234,7 @@ impl Network {
 
     /// Number of banks.
     pub fn len(&self) -> usize {
-        if self.complete {
-            self.line_to.len()
-        } else {
-            self.first_link.len() - 1
-        }
+        self.line_to.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -472,7 +479,7 @@ impl OtcMarket {
                 let mut u = rng.random::<f64>() * (1.0 + total);
                 for &(partner, w) in partners {
                     if u < w {
-                        return Some((partner, None));
+                        return Some((partner, Lines::Search));
                     }
                     u -= w;
                 }
@@ -481,7 +488,7 @@ impl OtcMarket {
         if self.network.complete {
             let n = self.state.len() as u32;
             let j = rng.random_range(0..n - 1);
-            return Some((if j >= caller { j + 1 } else { j }, None));
+            return Some((if j >= caller { j + 1 } else { j }, Lines::BorrowersLine));
         }
         let b = &self.state[caller as usize];
         if b.link_count == 0 {
@@ -489,8 +496,13 @@ impl OtcMarket {
         }
         // Same draw as `random_range(0..links.len())` on the caller's list of links.
         let k = rng.random_range(0..b.link_count as usize);
-        let link = &self.network.links[b.first_link as usize + k];
-        Some((link.counterparty, Some((link.line_out, link.line_in))))
+        let k = b.first_link as usize + k;
+        let counterparty = self.network.counterparties[k];
+        let lines = match self.network.link_lines.get(k) {
+            Some(&(out, back)) => Lines::Known(out, back),
+            None => Lines::BorrowersLine,
+        };
+        Some((counterparty, lines))
     }
 
     /// Two banks meet: they trade if one values reserves more than the other and the
@@ -519,9 +531,10 @@ impl OtcMarket {
         };
         let (borrower, lender) = if borrower { (a, b) } else { (b, a) };
         let line = match lines {
-            Some((a_to_b, _)) if lender == a => a_to_b,
-            Some((_, b_to_a)) => b_to_a,
-            None => self.network.credit_line(lender, borrower),
+            Lines::Known(a_to_b, _) if lender == a => a_to_b,
+            Lines::Known(_, b_to_a) => b_to_a,
+            Lines::BorrowersLine => self.network.line_to[borrower as usize],
+            Lines::Search => self.network.credit_line(lender, borrower),
         };
         // The lender's use of this line is at most all it lent today: when the deal fits
         // under the line even so, the exact use is not needed (same amount either way).
@@ -662,8 +675,19 @@ impl OtcMarket {
     }
 }
 
-/// A counterparty and, when known without a search, the lines (caller to it, it to caller).
-type Pick = (u32, Option<(Money, Money)>);
+/// A counterparty and how to find the credit lines between it and the caller.
+type Pick = (u32, Lines);
+
+/// The credit lines of a meeting.
+#[derive(Clone, Copy)]
+enum Lines {
+    /// Read with the pick: (caller to counterparty, counterparty to caller).
+    Known(Money, Money),
+    /// Both are linked and the lender's line is the borrower's `Network::line_to`.
+    BorrowersLine,
+    /// Look them up (a past partner, not drawn from the network).
+    Search,
+}
 
 /// What a meeting in a given round shares with every other meeting of that round.
 #[derive(Clone, Copy)]
