@@ -419,16 +419,23 @@ impl OtcMarket {
             } else {
                 1.0
             };
+            let foresight = if anticipated.is_finite() {
+                self.foresight
+            } else {
+                0.0
+            };
             let terms = Terms {
                 round,
                 sd_scale,
-                foresight: if anticipated.is_finite() {
-                    self.foresight
-                } else {
-                    0.0
-                },
+                foresight,
                 calls_left,
                 anticipated,
+                // Every bank of a complete network expects the same meetings per call.
+                again_everyone: if self.network.complete {
+                    again(foresight, calls_left, self.network.meetings_per_call(0))
+                } else {
+                    f64::NAN
+                },
             };
             // Callers: banks away from their target, in a fresh random order each round.
             self.callers.clear();
@@ -640,12 +647,17 @@ impl OtcMarket {
     /// The bank's continuation value ρ = π r̂ + (1 - π) `own`, with π cached per bank for
     /// the round.
     fn continuation(&mut self, bank: u32, terms: &Terms, own: f64) -> f64 {
-        let b = &mut self.state[bank as usize];
-        if b.again.is_nan() {
-            let meetings = terms.calls_left * self.network.meetings_per_call(bank);
-            b.again = terms.foresight * (1.0 - (-meetings).exp());
-        }
-        b.again * terms.anticipated + (1.0 - b.again) * own
+        let again = if terms.again_everyone.is_nan() {
+            let b = &mut self.state[bank as usize];
+            if b.again.is_nan() {
+                let meetings_per_call = self.network.meetings_per_call(bank);
+                b.again = again(terms.foresight, terms.calls_left, meetings_per_call);
+            }
+            b.again
+        } else {
+            terms.again_everyone
+        };
+        again * terms.anticipated + (1.0 - again) * own
     }
 
     /// Strength moves `learning_rate` of the way to 1 for pairs that traded today and to 0
@@ -702,6 +714,15 @@ struct Terms {
     calls_left: f64,
     /// r̂: the anticipated value of reserves traded later in the session.
     anticipated: f64,
+    /// π for every bank when all expect the same meetings (a complete network), else NaN.
+    again_everyone: f64,
+}
+
+/// π = foresight × (1 - exp(-m)), the chance of meeting someone again, m = the calls each
+/// bank makes in the rounds left × the bank's meetings per call.
+fn again(foresight: f64, calls_left: f64, meetings_per_call: f64) -> f64 {
+    let meetings = calls_left * meetings_per_call;
+    foresight * (1.0 - (-meetings).exp())
 }
 
 /// One side of a meeting.
