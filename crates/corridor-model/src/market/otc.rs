@@ -37,8 +37,11 @@
 //! from bilateral bargains at positions the search process produced. What is left
 //! unmatched goes to the standing facilities at the close.
 //!
-//! Cost: O(banks × contact_rate) per round (plus O(partners) per relationship draw); the
-//! day's credit use is a short list per lender, so no N × N matrix is ever built.
+//! Cost: O(banks × contact_rate) per round (plus O(partners) per relationship draw, and
+//! O(the lender's loans today) for the rare trade whose lender's total lending today could
+//! break the line); no N × N matrix is ever built. Memory layout matters as much as the
+//! operation count once the banks outgrow the caches (calls land on random banks): the
+//! network is flat arrays, and a bank's session state is one cache line.
 
 use std::sync::Arc;
 
