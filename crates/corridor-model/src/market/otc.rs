@@ -330,6 +330,9 @@ struct BankState {
     link_count: u32,
 }
 
+// A field added to the session state must not push it past one cache line.
+const _: () = assert!(std::mem::size_of::<BankState>() == 64);
+
 impl OtcMarket {
     pub fn new(params: &OtcParams, network: Arc<Network>) -> OtcMarket {
         let n = network.len();
