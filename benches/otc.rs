@@ -8,6 +8,9 @@
 //! `CORRIDOR_CPU_TIME=1` the session benchmarks instead print the thread's CPU time per
 //! session over a fixed number of sessions (Linux only: read from /proc, 10 ms ticks, so
 //! about 3 s of work per figure keeps the resolution under 0.5%).
+//! `CORRIDOR_OTC_CASES=core_periphery/10000,1000` limits the session benchmarks to the cases
+//! named (network/banks, a network or a bank count), for a profiler or `valgrind
+//! --tool=callgrind`, and `CORRIDOR_OTC_SESSIONS=N` sets the number of sessions timed.
 
 use std::sync::Arc;
 
@@ -37,11 +40,23 @@ fn core_periphery(n: u32) -> NetworkKind {
 fn session(c: &mut Criterion) {
     let mut group = c.benchmark_group("otc_session");
     let schedules = vec![Remuneration::corridor(-75.0).marginal_value(75.0)];
+    let cases = std::env::var("CORRIDOR_OTC_CASES").ok();
+    let wanted = |name: &str, n: u32| {
+        cases.as_deref().is_none_or(|list| {
+            list.split(',').any(|c| {
+                let c = c.trim();
+                c == name || c == n.to_string() || c == format!("{name}/{n}")
+            })
+        })
+    };
     for n in [100u32, 1_000, 10_000] {
         for (name, kind) in [
             ("complete", NetworkKind::Complete),
             ("core_periphery", core_periphery(n)),
         ] {
+            if !wanted(name, n) {
+                continue;
+            }
             let params = fixtures::with_otc(fixtures::busy_corridor(n, 1), 10, 1.0, kind);
             let MarketMechanism::Otc(otc) = &params.market.mechanism else {
                 unreachable!()
@@ -69,7 +84,12 @@ fn session(c: &mut Criterion) {
             let mut loans: Vec<Loan> = Vec::new();
             let mut scratch = MarketScratch::default();
             if std::env::var_os("CORRIDOR_CPU_TIME").is_some() {
-                let sessions = (3_000_000 / n as u64).max(20);
+                let sessions = match std::env::var("CORRIDOR_OTC_SESSIONS") {
+                    Ok(s) => s.trim().parse().unwrap_or_else(|_| {
+                        panic!("CORRIDOR_OTC_SESSIONS: {s:?} is not a session count")
+                    }),
+                    Err(_) => (3_000_000 / n as u64).max(20),
+                };
                 let start = thread_cpu_ticks();
                 for _ in 0..sessions {
                     loans.clear();
@@ -126,6 +146,11 @@ fn thread_cpu_ticks() -> u64 {
 
 /// A whole business day (payments, market, shocks, facilities) with the OTC market.
 fn day(c: &mut Criterion) {
+    if std::env::var_os("CORRIDOR_CPU_TIME").is_some() {
+        // CPU-time mode measures sessions only; the set-up below would run (and cost a
+        // profiler's time) even when criterion's filter leaves this group out.
+        return;
+    }
     let mut group = c.benchmark_group("otc_day");
     for (name, mechanism_otc) in [("call_1000x10", false), ("otc_1000x10", true)] {
         let base = fixtures::busy_corridor(1_000, 20_000);

@@ -37,8 +37,11 @@
 //! from bilateral bargains at positions the search process produced. What is left
 //! unmatched goes to the standing facilities at the close.
 //!
-//! Cost: O(banks × contact_rate) per round (plus O(partners) per relationship draw); the
-//! day's credit use is a short list per lender, so no N × N matrix is ever built.
+//! Cost: O(banks × contact_rate) per round (plus O(partners) per relationship draw, and
+//! O(the lender's loans today) for the rare trade whose lender's total lending today could
+//! break the line); no N × N matrix is ever built. Memory layout matters as much as the
+//! operation count once the banks outgrow the caches (calls land on random banks): the
+//! network is flat arrays, and a bank's session state is one cache line.
 
 use std::sync::Arc;
 
@@ -60,16 +63,22 @@ const MAX_LINE: f64 = 1e18;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Network {
     complete: bool,
-    /// Complete network: every lender's line to borrower b.
+    /// Every bank's line as a borrower from any lender it is linked to, unless `link_lines`
+    /// says otherwise (credit limit multiple × size).
     line_to: Vec<Money>,
-    /// Sparse networks: the banks each bank may call (either direction of a line), sorted.
-    contacts: Vec<Vec<u32>>,
-    /// Sparse networks, aligned with `contacts`: (bank's line to the contact, the contact's
-    /// line to the bank), so a call needs no search for the credit lines.
-    contact_lines: Vec<Vec<(Money, Money)>>,
-    /// Per bank: expected calls received per call each bank makes, `Σ_j 1/degree_j` over
-    /// its neighbours j.
-    reach: Vec<f64>,
+    /// Sparse networks, in compressed-row form: bank i's counterparties (either direction
+    /// of a line) are `counterparties[first_link[i]..first_link[i + 1]]`, sorted. Flat
+    /// arrays rather than a list per bank because a call lands on a random bank: one read
+    /// instead of a list header and the list, which is what made 10 000 banks cache-bound.
+    first_link: Vec<u32>,
+    counterparties: Vec<u32>,
+    /// Aligned with `counterparties`: (the bank's line to the counterparty, the
+    /// counterparty's line to it). Empty when every link carries the borrower's `line_to`
+    /// both ways (generated networks), which keeps the array a call reads four bytes a link.
+    link_lines: Vec<(Money, Money)>,
+    /// Per bank: expected meetings per call each bank makes, 1 for its own call (if it has
+    /// anyone to call) plus `Σ_j 1/degree_j` over its neighbours j, the calls it receives.
+    meetings_per_call: Vec<f64>,
 }
 
 impl Network {
@@ -82,17 +91,18 @@ impl Network {
         };
         let mut net = Network {
             complete: false,
-            line_to: Vec::new(),
-            contacts: vec![Vec::new(); n],
-            contact_lines: Vec::new(),
-            reach: vec![if n > 1 { 1.0 } else { 0.0 }; n],
+            line_to: (0..n).map(line).collect(),
+            first_link: vec![0],
+            counterparties: Vec::new(),
+            link_lines: Vec::new(),
+            meetings_per_call: vec![if n > 1 { 2.0 } else { 0.0 }; n],
         };
         // Each lender's lines, (borrower, limit); turned into contacts below.
         let mut lines: Vec<Vec<(u32, Money)>> = vec![Vec::new(); n];
         match &params.kind {
             NetworkKind::Complete => {
                 net.complete = true;
-                net.line_to = (0..n).map(line).collect();
+                return net;
             }
             NetworkKind::CorePeriphery {
                 core_size,
@@ -132,44 +142,70 @@ impl Network {
                 }
             }
         }
-        if !net.complete {
-            for (l, lines) in lines.iter_mut().enumerate() {
-                // A repeated edge keeps its first limit.
-                lines.sort_by_key(|x| x.0);
-                lines.dedup_by_key(|x| x.0);
-                for &(b, _) in lines.iter() {
-                    net.contacts[l].push(b);
-                    net.contacts[b as usize].push(l as u32);
-                }
-            }
-            for c in &mut net.contacts {
-                c.sort_unstable();
-                c.dedup();
-            }
-            let find = |lines: &[(u32, Money)], b: u32| {
-                lines
-                    .binary_search_by_key(&b, |x| x.0)
-                    .map_or(Money::ZERO, |k| lines[k].1)
-            };
-            net.contact_lines = net
-                .contacts
-                .iter()
-                .enumerate()
-                .map(|(i, contacts)| {
-                    contacts
-                        .iter()
-                        .map(|&j| (find(&lines[i], j), find(&lines[j as usize], i as u32)))
-                        .collect()
-                })
-                .collect();
-            for (i, contacts) in net.contacts.iter().enumerate() {
-                net.reach[i] = contacts
-                    .iter()
-                    .map(|&j| 1.0 / net.contacts[j as usize].len() as f64)
-                    .sum();
+        let mut contacts: Vec<Vec<u32>> = vec![Vec::new(); n];
+        for (l, lines) in lines.iter_mut().enumerate() {
+            // A repeated edge keeps its first limit.
+            lines.sort_by_key(|x| x.0);
+            lines.dedup_by_key(|x| x.0);
+            for &(b, _) in lines.iter() {
+                contacts[l].push(b);
+                contacts[b as usize].push(l as u32);
             }
         }
+        for c in &mut contacts {
+            c.sort_unstable();
+            c.dedup();
+        }
+        let find = |lines: &[(u32, Money)], b: u32| {
+            lines
+                .binary_search_by_key(&b, |x| x.0)
+                .map_or(Money::ZERO, |k| lines[k].1)
+        };
+        net.first_link.reserve(n);
+        for (i, list) in contacts.iter().enumerate() {
+            net.counterparties.extend_from_slice(list);
+            net.link_lines.extend(
+                list.iter()
+                    .map(|&j| (find(&lines[i], j), find(&lines[j as usize], i as u32))),
+            );
+            let end = u32::try_from(net.counterparties.len())
+                .expect("a network has fewer than 2^32 links (that would need 100 GB)");
+            net.first_link.push(end);
+            let reach: f64 = list
+                .iter()
+                .map(|&j| 1.0 / contacts[j as usize].len() as f64)
+                .sum();
+            let own = if list.is_empty() || n < 2 { 0.0 } else { 1.0 };
+            net.meetings_per_call[i] = own + reach;
+        }
+        let default_lines = contacts.iter().enumerate().all(|(i, list)| {
+            let first = net.first_link[i] as usize;
+            list.iter()
+                .zip(&net.link_lines[first..])
+                .all(|(&j, &lines)| lines == (net.line_to[j as usize], net.line_to[i]))
+        });
+        if default_lines {
+            net.link_lines = Vec::new();
+        }
         net
+    }
+
+    /// Range of bank `bank`'s links in `counterparties` (a sparse network).
+    fn link_range(&self, bank: u32) -> std::ops::Range<usize> {
+        let i = bank as usize;
+        self.first_link[i] as usize..self.first_link[i + 1] as usize
+    }
+
+    /// The lines (the bank's to the counterparty, the counterparty's to the bank) of link
+    /// `k` between `bank` and `counterparty`.
+    fn link_lines(&self, k: usize, bank: u32, counterparty: u32) -> (Money, Money) {
+        match self.link_lines.get(k) {
+            Some(&lines) => lines,
+            None => (
+                self.line_to[counterparty as usize],
+                self.line_to[bank as usize],
+            ),
+        }
     }
 
     /// The lender's credit line to the borrower (zero without one).
@@ -180,36 +216,28 @@ impl Network {
         if self.complete {
             return self.line_to[borrower as usize];
         }
-        let contacts = &self.contacts[lender as usize];
-        match contacts.binary_search(&borrower) {
-            Ok(k) => self.contact_lines[lender as usize][k].0,
+        let range = self.link_range(lender);
+        match self.counterparties[range.clone()].binary_search(&borrower) {
+            Ok(k) => self.link_lines(range.start + k, lender, borrower).0,
             Err(_) => Money::ZERO,
         }
     }
 
-    /// The banks `bank` may call, for a sparse network (`None`: everyone).
-    pub fn contacts(&self, bank: u32) -> Option<&[u32]> {
-        (!self.complete).then(|| self.contacts[bank as usize].as_slice())
+    /// The banks `bank` may call, in increasing order, for a sparse network (`None`:
+    /// everyone).
+    pub fn contacts(&self, bank: u32) -> Option<impl ExactSizeIterator<Item = u32> + '_> {
+        (!self.complete).then(|| self.counterparties[self.link_range(bank)].iter().copied())
     }
 
     /// Expected meetings of `bank` per call each bank makes: 1 for its own call (if it has
     /// anyone to call) plus the calls it receives.
     pub fn meetings_per_call(&self, bank: u32) -> f64 {
-        let own = match self.contacts(bank) {
-            Some([]) => 0.0,
-            _ if self.len() < 2 => 0.0,
-            _ => 1.0,
-        };
-        own + self.reach[bank as usize]
+        self.meetings_per_call[bank as usize]
     }
 
     /// Number of banks.
     pub fn len(&self) -> usize {
-        if self.complete {
-            self.line_to.len()
-        } else {
-            self.contacts.len()
-        }
+        self.line_to.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -260,31 +288,50 @@ pub struct OtcMarket {
     network: Arc<Network>,
     /// Per bank: past partners and relationship strength in (0, 1], in first-trade order.
     relationships: Vec<Vec<(u32, f64)>>,
-    /// Per bank, this session: everything a meeting reads or writes, in one place (one
-    /// cache line), because callers and counterparties come in random order.
+    /// Per bank, this session: everything a meeting reads or writes, in one cache line,
+    /// because callers and counterparties come in random order.
     state: Vec<BankState>,
     callers: Vec<u32>,
-    /// Per lender: today's lending to each borrower, (borrower, amount). A lender trades
-    /// with a handful of borrowers a day, so a short list scanned in place beats hashing.
-    credit_used: Vec<Vec<(u32, Money)>>,
-    /// Lenders with entries in `credit_used` (cleared at the next session).
-    lenders_today: Vec<u32>,
+    /// Per loan of this session (indexed from the session's first): the same lender's
+    /// previous loan of the session, or [`NO_LOAN`]. A lender's use of its line to one
+    /// borrower is summed along this chain, and only when its total lending today could
+    /// break that line; a list per lender would cost a random read and a scan per trade.
+    previous_loan: Vec<u32>,
     traded_pairs: Vec<(u32, u32)>,
 }
 
-/// A bank during a session.
+/// End of a lender's chain of loans.
+const NO_LOAN: u32 = u32::MAX;
+
+/// A bank during a session: 64 bytes, aligned to a cache line, so that touching a bank in a
+/// meeting costs one line.
 #[derive(Clone, Copy, Debug)]
+#[repr(align(64))]
 struct BankState {
-    /// What it brought to the market (its position at the open, sd, buffer, schedule).
-    p: Participant,
     /// Its position now: at the open, plus loans and in-session payments since.
     position: i64,
+    /// The standard deviation it believes the whole day's late shock has.
+    sd: f64,
+    /// Its precautionary buffer.
+    buffer: f64,
     /// G(z) at `position` under this round's sd (NaN: not computed yet).
     g: f64,
-    /// π, the chance of meeting again, for round `again_round` (0: never computed).
+    /// π, the chance of meeting again, this round (NaN: not computed yet).
     again: f64,
-    again_round: u32,
+    /// Everything it lent this session: its use of any one line is at most this.
+    lent: i64,
+    /// Index of its marginal-value schedule.
+    schedule: u32,
+    /// Its latest loan as lender this session (index from the session's first), or
+    /// [`NO_LOAN`].
+    last_loan: u32,
+    /// Its links in a sparse network: `Network::links[first_link..first_link + link_count]`.
+    first_link: u32,
+    link_count: u32,
 }
+
+// A field added to the session state must not push it past one cache line.
+const _: () = assert!(std::mem::size_of::<BankState>() == 64);
 
 impl OtcMarket {
     pub fn new(params: &OtcParams, network: Arc<Network>) -> OtcMarket {
@@ -301,8 +348,7 @@ impl OtcMarket {
             relationships: vec![Vec::new(); n],
             state: Vec::with_capacity(n),
             callers: Vec::with_capacity(n),
-            credit_used: vec![Vec::new(); n],
-            lenders_today: Vec::new(),
+            previous_loan: Vec::new(),
             traded_pairs: Vec::new(),
         }
     }
@@ -328,18 +374,32 @@ impl OtcMarket {
             self.network.len(),
             "network built for another population"
         );
+        let network = &self.network;
         self.state.clear();
-        self.state.extend(participants.iter().map(|p| BankState {
-            p: *p,
-            position: p.position.0,
-            g: f64::NAN,
-            again: 0.0,
-            again_round: 0,
-        }));
-        for &l in &self.lenders_today {
-            self.credit_used[l as usize].clear();
-        }
-        self.lenders_today.clear();
+        self.state
+            .extend(participants.iter().enumerate().map(|(i, p)| {
+                let (first_link, link_count) = if network.complete {
+                    (0, 0)
+                } else {
+                    (
+                        network.first_link[i],
+                        network.first_link[i + 1] - network.first_link[i],
+                    )
+                };
+                BankState {
+                    position: p.position.0,
+                    sd: p.perceived_sd,
+                    buffer: p.buffer,
+                    g: f64::NAN,
+                    again: f64::NAN,
+                    lent: 0,
+                    schedule: p.schedule,
+                    last_loan: NO_LOAN,
+                    first_link,
+                    link_count,
+                }
+            }));
+        self.previous_loan.clear();
         self.traded_pairs.clear();
         if n < 2 {
             return;
@@ -351,6 +411,7 @@ impl OtcMarket {
         } else {
             f64::NAN
         };
+        let session_start = loans.len();
         let whole = self.contact_rate.floor() as u32;
         let fraction = self.contact_rate - whole as f64;
         let interleaved = !in_session.is_empty() && self.rounds >= 2;
@@ -364,27 +425,33 @@ impl OtcMarket {
             } else {
                 1.0
             };
-            if interleaved {
-                // Positions and uncertainty changed since the last round.
-                for b in &mut self.state {
-                    b.g = f64::NAN;
-                }
-            }
+            let foresight = if anticipated.is_finite() {
+                self.foresight
+            } else {
+                0.0
+            };
             let terms = Terms {
                 round,
                 sd_scale,
-                foresight: if anticipated.is_finite() {
-                    self.foresight
-                } else {
-                    0.0
-                },
+                foresight,
                 calls_left,
                 anticipated,
+                // Every bank of a complete network expects the same meetings per call.
+                again_everyone: if self.network.complete {
+                    again(foresight, calls_left, self.network.meetings_per_call(0))
+                } else {
+                    f64::NAN
+                },
             };
             // Callers: banks away from their target, in a fresh random order each round.
             self.callers.clear();
-            for (i, b) in self.state.iter().enumerate() {
-                let target = target(&schedules[b.p.schedule as usize], &b.p);
+            for (i, b) in self.state.iter_mut().enumerate() {
+                b.again = f64::NAN;
+                if interleaved {
+                    // Positions and uncertainty changed since the last round.
+                    b.g = f64::NAN;
+                }
+                let target = target(&schedules[b.schedule as usize], b.buffer);
                 if (b.position as f64 - target).abs() >= 1.0 {
                     self.callers.push(i as u32);
                 }
@@ -400,7 +467,7 @@ impl OtcMarket {
                     let Some(pick) = self.pick_counterparty(caller, rng) else {
                         break;
                     };
-                    self.meet(caller, pick, terms, schedules, loans);
+                    self.meet(caller, pick, terms, schedules, loans, session_start);
                 }
             }
             // Payments that arrive before the next round.
@@ -425,31 +492,35 @@ impl OtcMarket {
                 let mut u = rng.random::<f64>() * (1.0 + total);
                 for &(partner, w) in partners {
                     if u < w {
-                        return Some((partner, None));
+                        return Some((partner, Lines::Search));
                     }
                     u -= w;
                 }
             }
         }
-        match self.network.contacts(caller) {
-            None => {
-                let n = self.state.len() as u32;
-                let j = rng.random_range(0..n - 1);
-                Some((if j >= caller { j + 1 } else { j }, None))
-            }
-            Some([]) => None,
-            Some(list) => {
-                let k = rng.random_range(0..list.len());
-                Some((
-                    list[k],
-                    Some(self.network.contact_lines[caller as usize][k]),
-                ))
-            }
+        if self.network.complete {
+            let n = self.state.len() as u32;
+            let j = rng.random_range(0..n - 1);
+            return Some((if j >= caller { j + 1 } else { j }, Lines::BorrowersLine));
         }
+        let b = &self.state[caller as usize];
+        if b.link_count == 0 {
+            return None;
+        }
+        // Same draw as `random_range(0..links.len())` on the caller's list of links.
+        let k = rng.random_range(0..b.link_count as usize);
+        let k = b.first_link as usize + k;
+        let counterparty = self.network.counterparties[k];
+        let lines = match self.network.link_lines.get(k) {
+            Some(&(out, back)) => Lines::Known(out, back),
+            None => Lines::BorrowersLine,
+        };
+        Some((counterparty, lines))
     }
 
     /// Two banks meet: they trade if one values reserves more than the other and the
-    /// lender has an unused line to the borrower.
+    /// lender has an unused line to the borrower. `loans[session_start..]` are this
+    /// session's.
     fn meet(
         &mut self,
         a: u32,
@@ -457,35 +528,38 @@ impl OtcMarket {
         terms: Terms,
         schedules: &[MarginalValue],
         loans: &mut Vec<Loan>,
+        session_start: usize,
     ) {
         let side = |i: u32| {
             let b = &self.state[i as usize];
             Side {
-                p: Participant {
-                    perceived_sd: b.p.perceived_sd * terms.sd_scale,
-                    ..b.p
-                },
                 position: b.position as f64,
-                schedule: &schedules[b.p.schedule as usize],
+                sd: b.sd * terms.sd_scale,
+                buffer: b.buffer,
+                schedule: &schedules[b.schedule as usize],
             }
         };
         let Some((borrower, amount)) = deal(&side(a), &side(b)) else {
             return;
         };
         let (borrower, lender) = if borrower { (a, b) } else { (b, a) };
-        let slot = self.credit_used[lender as usize]
-            .iter()
-            .position(|x| x.0 == borrower);
-        let used = slot.map_or(Money::ZERO, |k| self.credit_used[lender as usize][k].1);
         let line = match lines {
-            Some((a_to_b, _)) if lender == a => a_to_b,
-            Some((_, b_to_a)) => b_to_a,
-            None => self.network.credit_line(lender, borrower),
+            Lines::Known(a_to_b, _) if lender == a => a_to_b,
+            Lines::Known(_, b_to_a) => b_to_a,
+            Lines::BorrowersLine => self.network.line_to[borrower as usize],
+            Lines::Search => self.network.credit_line(lender, borrower),
         };
-        let headroom = (line - used).0;
+        // The lender's use of this line is at most all it lent today: when the deal fits
+        // under the line even so, the exact use is not needed (same amount either way).
+        let lent = Money(self.state[lender as usize].lent);
+        let headroom = if amount <= (line - lent).0 as f64 {
+            line - lent
+        } else {
+            line - self.line_used(lender, borrower, &loans[session_start..])
+        };
         // Whole units, rounded down (truncation: both are positive here, and it avoids a
         // libm `floor` call on the hot path).
-        let q = amount.min(headroom as f64).min(MAX_LINE) as i64 as f64;
+        let q = amount.min(headroom.0 as f64).min(MAX_LINE) as i64 as f64;
         if q < 1.0 {
             return;
         }
@@ -502,18 +576,16 @@ impl OtcMarket {
         };
         let rate_bp = lender_value + self.bargaining_power * (borrower_value - lender_value);
         let amount = Money(q as i64);
-        self.state[lender as usize].position -= amount.0;
+        let index = u32::try_from(loans.len() - session_start)
+            .ok()
+            .filter(|&i| i != NO_LOAN)
+            .expect("fewer than 2^32 - 1 loans in a session");
+        let l = &mut self.state[lender as usize];
+        l.position -= amount.0;
+        l.lent = l.lent.saturating_add(amount.0);
+        self.previous_loan.push(l.last_loan);
+        l.last_loan = index;
         self.state[borrower as usize].position += amount.0;
-        let exposures = &mut self.credit_used[lender as usize];
-        match slot {
-            Some(k) => exposures[k].1 += amount,
-            None => {
-                if exposures.is_empty() {
-                    self.lenders_today.push(lender);
-                }
-                exposures.push((borrower, amount));
-            }
-        }
         if self.learning_rate > 0.0 {
             self.traded_pairs
                 .push((lender.min(borrower), lender.max(borrower)));
@@ -527,13 +599,27 @@ impl OtcMarket {
         });
     }
 
+    /// What `lender` has lent `borrower` this session, along the lender's chain of loans.
+    fn line_used(&self, lender: u32, borrower: u32, session_loans: &[Loan]) -> Money {
+        let mut used = Money::ZERO;
+        let mut k = self.state[lender as usize].last_loan;
+        while k != NO_LOAN {
+            let loan = &session_loans[k as usize];
+            if loan.borrower == borrower {
+                used += loan.amount;
+            }
+            k = self.previous_loan[k as usize];
+        }
+        used
+    }
+
     /// Mean marginal value of the block of reserves between the bank's position and its
     /// position plus `change`. For a one-step schedule, `G(z) = zΦ(z) + φ(z)` at the current
     /// position is cached per bank (it was computed as the new end of its previous block),
     /// which halves the special functions per trade; other schedules integrate directly.
     fn block_value(&mut self, bank: u32, side: &Side<'_>, change: f64) -> f64 {
         let schedule = side.schedule;
-        let sd = side.p.perceived_sd;
+        let sd = side.sd;
         let (lo, hi) = if change < 0.0 {
             (side.position + change, side.position)
         } else {
@@ -543,7 +629,7 @@ impl OtcMarket {
             return side.mean_value(lo, hi);
         }
         let (k, v1) = schedule.steps[0];
-        let z = |x: f64| (k + side.p.buffer - x) / sd;
+        let z = |x: f64| (k + side.buffer - x) / sd;
         let cached = &mut self.state[bank as usize].g;
         let z_now = z(side.position);
         let g_now = if cached.is_nan() { g(z_now) } else { *cached };
@@ -564,16 +650,20 @@ impl OtcMarket {
         v1 + (schedule.below - v1) * prob
     }
 
-    /// The bank's continuation value ρ = π r̂ + (1 - π) `own`, with π cached per bank and
-    /// round.
+    /// The bank's continuation value ρ = π r̂ + (1 - π) `own`, with π cached per bank for
+    /// the round.
     fn continuation(&mut self, bank: u32, terms: &Terms, own: f64) -> f64 {
-        let b = &mut self.state[bank as usize];
-        if b.again_round != terms.round {
-            let meetings = terms.calls_left * self.network.meetings_per_call(bank);
-            b.again = terms.foresight * (1.0 - (-meetings).exp());
-            b.again_round = terms.round;
-        }
-        b.again * terms.anticipated + (1.0 - b.again) * own
+        let again = if terms.again_everyone.is_nan() {
+            let b = &mut self.state[bank as usize];
+            if b.again.is_nan() {
+                let meetings_per_call = self.network.meetings_per_call(bank);
+                b.again = again(terms.foresight, terms.calls_left, meetings_per_call);
+            }
+            b.again
+        } else {
+            terms.again_everyone
+        };
+        again * terms.anticipated + (1.0 - again) * own
     }
 
     /// Strength moves `learning_rate` of the way to 1 for pairs that traded today and to 0
@@ -603,8 +693,19 @@ impl OtcMarket {
     }
 }
 
-/// A counterparty and, when known without a search, the lines (caller to it, it to caller).
-type Pick = (u32, Option<(Money, Money)>);
+/// A counterparty and how to find the credit lines between it and the caller.
+type Pick = (u32, Lines);
+
+/// The credit lines of a meeting.
+#[derive(Clone, Copy)]
+enum Lines {
+    /// Read with the pick: (caller to counterparty, counterparty to caller).
+    Known(Money, Money),
+    /// Both are linked and the lender's line is the borrower's `Network::line_to`.
+    BorrowersLine,
+    /// Look them up (a past partner, not drawn from the network).
+    Search,
+}
 
 /// What a meeting in a given round shares with every other meeting of that round.
 #[derive(Clone, Copy)]
@@ -619,38 +720,43 @@ struct Terms {
     calls_left: f64,
     /// r̂: the anticipated value of reserves traded later in the session.
     anticipated: f64,
+    /// π for every bank when all expect the same meetings (a complete network), else NaN.
+    again_everyone: f64,
+}
+
+/// π = foresight × (1 - exp(-m)), the chance of meeting someone again, m = the calls each
+/// bank makes in the rounds left × the bank's meetings per call.
+fn again(foresight: f64, calls_left: f64, meetings_per_call: f64) -> f64 {
+    let meetings = calls_left * meetings_per_call;
+    foresight * (1.0 - (-meetings).exp())
 }
 
 /// One side of a meeting.
 struct Side<'a> {
-    p: Participant,
     position: f64,
+    /// The late-shock sd the bank perceives this round.
+    sd: f64,
+    buffer: f64,
     schedule: &'a MarginalValue,
 }
 
 impl Side<'_> {
     /// Marginal value of ending the day at `position` (before the late shock).
     fn value(&self, position: f64) -> f64 {
-        self.schedule
-            .expected(position - self.p.buffer, self.p.perceived_sd)
+        self.schedule.expected(position - self.buffer, self.sd)
     }
 
     /// Mean marginal value over end-of-day positions in [lo, hi]: the value per unit of the
     /// block of reserves between them.
     fn mean_value(&self, lo: f64, hi: f64) -> f64 {
-        mean_expected(
-            self.schedule,
-            lo - self.p.buffer,
-            hi - self.p.buffer,
-            self.p.perceived_sd,
-        )
+        mean_expected(self.schedule, lo - self.buffer, hi - self.buffer, self.sd)
     }
 }
 
 /// The bank's target: the first threshold of its schedule (a zero balance in every
 /// framework so far) plus its precautionary buffer.
-fn target(schedule: &MarginalValue, p: &Participant) -> f64 {
-    schedule.steps.first().map_or(0.0, |s| s.0) + p.buffer
+fn target(schedule: &MarginalValue, buffer: f64) -> f64 {
+    schedule.steps.first().map_or(0.0, |s| s.0) + buffer
 }
 
 /// Whether `a` borrows (`true`) or lends, and how much (before credit limits), when `a` and
@@ -660,11 +766,11 @@ fn deal(a: &Side<'_>, b: &Side<'_>) -> Option<(bool, f64)> {
     let flat = a.schedule.highest() == a.schedule.lowest()
         && b.schedule.highest() == b.schedule.lowest()
         && a.schedule.highest() == b.schedule.highest();
-    let (sa, sb) = (a.p.perceived_sd, b.p.perceived_sd);
+    let (sa, sb) = (a.sd, b.sd);
     if flat || (same_single_step && sa == 0.0 && sb == 0.0) {
         // No strict gains from trade in marginal values: banks square their positions.
-        let need_a = target(a.schedule, &a.p) - a.position;
-        let need_b = target(b.schedule, &b.p) - b.position;
+        let need_a = target(a.schedule, a.buffer) - a.position;
+        let need_b = target(b.schedule, b.buffer) - b.position;
         return if need_a >= 1.0 && need_b <= -1.0 {
             Some((true, need_a.min(-need_b)))
         } else if need_b >= 1.0 && need_a <= -1.0 {
@@ -677,8 +783,8 @@ fn deal(a: &Side<'_>, b: &Side<'_>) -> Option<(bool, f64)> {
         // Φ((k + buffer - x)/s) equalised in closed form: a borrows
         // q = (s_b d_a - s_a d_b) / (s_a + s_b), with d = k + buffer - x (its shortfall).
         let k = a.schedule.steps[0].0;
-        let d_a = k + a.p.buffer - a.position;
-        let d_b = k + b.p.buffer - b.position;
+        let d_a = k + a.buffer - a.position;
+        let d_b = k + b.buffer - b.position;
         let q = (sb * d_a - sa * d_b) / (sa + sb);
         return if q >= 1.0 {
             Some((true, q))
@@ -789,7 +895,7 @@ mod tests {
         let net = Network::build(&params, &sizes, &mut ChaCha8Rng::seed_from_u64(3));
         let (mut cc, mut cp, mut pp) = (0u64, 0u64, 0u64);
         for l in 0..400u32 {
-            for &b in net.contacts(l).unwrap() {
+            for b in net.contacts(l).unwrap() {
                 assert!(net.credit_line(l, b) > Money::ZERO && net.credit_line(b, l).0 > 0);
                 if l < b {
                     match (l < 40, b < 40) {
@@ -839,7 +945,7 @@ mod tests {
         assert_eq!(net.credit_line(0, 2), Money(7));
         assert_eq!(net.credit_line(2, 0), Money::ZERO);
         assert_eq!(net.credit_line(1, 0), Money(50));
-        assert_eq!(net.contacts(0).unwrap(), &[1, 2]);
-        assert_eq!(net.contacts(2).unwrap(), &[0]);
+        assert_eq!(net.contacts(0).unwrap().collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(net.contacts(2).unwrap().collect::<Vec<_>>(), [0]);
     }
 }
