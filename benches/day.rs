@@ -53,9 +53,7 @@ fn one_day(c: &mut Criterion) {
                     // Rare (every 20 000 days): start the calendar again.
                     sim = Simulation::new(&params, &pop);
                 }
-                out.days.clear();
-                out.operations.clear();
-                out.securities.clear();
+                out.clear_rows();
                 sim.step(&mut rng, RecordOptions::default(), &mut out);
             })
         });
@@ -96,9 +94,7 @@ fn fixed_days(days: u32, case: &str) {
     let mut rng = run_rng(1, 0);
     let mut out = RunRecords::default();
     while !sim.is_finished() {
-        out.days.clear();
-        out.operations.clear();
-        out.securities.clear();
+        out.clear_rows();
         sim.step(&mut rng, RecordOptions::default(), &mut out);
     }
     println!(

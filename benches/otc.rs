@@ -171,7 +171,7 @@ fn day(c: &mut Criterion) {
                 if sim.is_finished() {
                     sim = Simulation::new(&params, &pop);
                 }
-                out.days.clear();
+                out.clear_rows();
                 sim.step(&mut rng, RecordOptions::default(), &mut out);
             })
         });

@@ -160,3 +160,15 @@ pub struct RunRecords {
     pub operations: Vec<OperationRecord>,
     pub securities: Vec<SecuritiesRecord>,
 }
+
+impl RunRecords {
+    /// Drops every row, keeping the buffers: a caller stepping a simulation for its cost
+    /// (a benchmark) keeps memory flat.
+    pub fn clear_rows(&mut self) {
+        self.days.clear();
+        self.banks.clear();
+        self.trades.clear();
+        self.operations.clear();
+        self.securities.clear();
+    }
+}
