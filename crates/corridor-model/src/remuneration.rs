@@ -101,6 +101,16 @@ pub struct MarginalValue {
     pub steps: Vec<(f64, f64)>,
 }
 
+/// The expected marginal value at a planned balance and how it changes there (per unit of
+/// balance): [`MarginalValue::expected_with_slope`].
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ExpectedValue {
+    pub value: f64,
+    pub slope: f64,
+    pub curvature: f64,
+    pub third: f64,
+}
+
 /// Planned balances beyond this are "unbounded": the rate is outside the schedule's range.
 pub const UNBOUNDED: f64 = 1e18;
 
@@ -181,6 +191,36 @@ impl MarginalValue {
         value
     }
 
+    /// [`Self::expected`] at `y` (sd > 0) with its first three derivatives in `y`, in
+    /// one pass over the steps: the call market's joint Newton solve moves every bank's
+    /// planned balance and the rate together, and needs exactly these at each iterate.
+    #[inline]
+    pub fn expected_with_slope(&self, y: f64, sd: f64) -> ExpectedValue {
+        let inv_sd = 1.0 / sd;
+        let mut prev = self.below;
+        let mut value = self.lowest();
+        let (mut slope, mut curvature, mut third) = (0.0, 0.0, 0.0);
+        for &(k, v) in &self.steps {
+            let gap = prev - v;
+            prev = v;
+            let x = (k - y) * inv_sd;
+            let (cdf, pdf) = crate::normal::cdf_pdf(x);
+            value += gap * cdf;
+            // d/dy Φ((k - y)/sd) = -φ(x)/sd, d²/dy² = -x φ(x)/sd², d³/dy³ = -(x² - 1) φ(x)/sd³.
+            let weighted = gap * pdf;
+            slope -= weighted;
+            curvature -= weighted * x;
+            third -= weighted * (x * x - 1.0);
+        }
+        let inv_sd2 = inv_sd * inv_sd;
+        ExpectedValue {
+            value,
+            slope: slope * inv_sd,
+            curvature: curvature * inv_sd2,
+            third: third * inv_sd2 * inv_sd,
+        }
+    }
+
     /// The planned balance `y` at which the expected marginal value equals `rate_bp`: the
     /// bank's demand for end-of-day reserves at that rate. Outside the schedule's range the
     /// answer is ±[`UNBOUNDED`]. Inside a flat stretch (the rate equals an inner step's
@@ -225,11 +265,7 @@ impl MarginalValue {
             f64::INFINITY
         };
         let estimate = (threshold - sd * z).clamp(floor, ceiling);
-        let separated = self
-            .steps
-            .windows(2)
-            .all(|w| w[1].0 - w[0].0 >= SEPARATION_SDS * sd);
-        if separated {
+        if self.is_separated(sd) {
             estimate
         } else if cache.estimate_only {
             cache.approximated = true;
@@ -238,6 +274,15 @@ impl MarginalValue {
             // The one-step estimate is a close start: Newton then needs few steps.
             self.solve_exactly(rate_bp, sd, estimate)
         }
+    }
+
+    /// Whether every step is far enough from the next, against a shock of this sd, for
+    /// demand to be inverted one step at a time in closed form.
+    #[inline]
+    pub fn is_separated(&self, sd: f64) -> bool {
+        self.steps
+            .windows(2)
+            .all(|w| w[1].0 - w[0].0 >= SEPARATION_SDS * sd)
     }
 
     /// Safeguarded Newton on the exact expected value, for steps closer together than the
