@@ -182,19 +182,24 @@ impl Planned {
 
     /// The move to demand at `rate` by the second-order inverse, its derivative in the rate,
     /// and an estimate of its error (twice the next term of the series). Far from this
-    /// iterate, where the expansion fails, a tangent step capped at `cap`, with an infinite
-    /// error.
+    /// iterate, where the expansion fails, the curvature term is held at its limit and the
+    /// move capped at `cap`, with an infinite error: the move stays continuous and rising
+    /// in the rate, so the balances can always be made to add up to the supply.
     #[inline]
     fn step(&self, rate: f64, cap: f64) -> (f64, f64, f64) {
         let u = (rate - self.expected.value) * self.inv_slope;
         let bend = self.bend * u;
-        if bend.abs() <= SECOND_ORDER_LIMIT {
+        let (step, slope, error) = if bend.abs() <= SECOND_ORDER_LIMIT {
             let error = 2.0 * (self.cubic * u * u * u).abs();
             (u - bend * u, (1.0 - 2.0 * bend) * self.inv_slope, error)
-        } else if u.abs() < cap {
-            (u, self.inv_slope, f64::INFINITY)
         } else {
-            (cap.copysign(u), 0.0, f64::INFINITY)
+            let held = SECOND_ORDER_LIMIT.copysign(bend);
+            (u - held * u, (1.0 - held) * self.inv_slope, f64::INFINITY)
+        };
+        if step.abs() <= cap {
+            (step, slope, error)
+        } else {
+            (cap.copysign(step), 0.0, f64::INFINITY)
         }
     }
 }
@@ -293,23 +298,29 @@ fn clear_jointly(
         }
         let shortfall = supply - total;
         // The tangents' rate, Σ (rate - v_i) / slope_i = shortfall, then the rate at which
-        // the participants' steps add up to the shortfall.
-        let tangent = ((shortfall + weighted) / weight).clamp(lowest_value, highest_value);
-        let rate = joint_rate(
-            tangent,
+        // the participants' steps add up to the shortfall. While the balances add up to the
+        // supply, the clearing rate is certified to lie within the values.
+        let mut tangent = (shortfall + weighted) / weight;
+        if shortfall.abs() <= 1e-12 * total.abs().max(1.0) {
+            tangent = tangent.clamp(lowest_value, highest_value);
+        }
+        let (inside_lo, inside_hi) = (lo + 1e-12 * (hi - lo), hi - 1e-12 * (hi - lo));
+        let (rate, residual) = joint_rate(
+            tangent.clamp(inside_lo, inside_hi),
             shortfall,
             participants,
             planned,
-            lowest_value,
-            highest_value,
+            inside_lo,
+            inside_hi,
         );
         if !(rate > lo && rate < hi) {
             return None;
         }
         // Settled when every balance's estimated error is below 1e-10 sd and the rate's
-        // (those errors over the aggregate slope) below the rate search's tolerance.
+        // (those errors and any shortfall left, over the aggregate slope) below the rate
+        // search's tolerance.
         let mut settled = true;
-        let mut balance_error = 0.0;
+        let mut balance_error = residual.abs();
         for (p, st) in participants.iter().zip(planned.iter()) {
             let (_, _, error) = st.step(rate, STEP_CAP_SDS * p.perceived_sd);
             settled &= error <= 1e-10 * p.perceived_sd.max(1.0);
@@ -335,47 +346,51 @@ fn clear_jointly(
     None
 }
 
-/// The rate at which the participants' steps ([`Planned::step`]) add up to `shortfall`:
-/// safeguarded Newton on that falling sum within the bracket, from the tangents' rate. The
-/// sum is smooth once every participant is near its answer (then two or three steps reach
-/// the rate to 1e-14 relative); earlier, capped tangent steps make it piecewise, and a
-/// rough rate is all the next iteration needs.
+/// The rate at which the participants' steps ([`Planned::step`]) add up to `shortfall`, and
+/// what is left over (zero but for rounding, unless the capped steps cannot reach it):
+/// safeguarded Newton on that continuous, falling sum within (lo, hi), from `start`. Once
+/// every participant is near its answer the sum is smooth and two or three steps reach the
+/// rate to 1e-14 relative.
 fn joint_rate(
-    tangent: f64,
+    start: f64,
     shortfall: f64,
     participants: &[Participant],
     planned: &[Planned],
     mut lo: f64,
     mut hi: f64,
-) -> f64 {
-    let mut rate = tangent;
-    for _ in 0..12 {
+) -> (f64, f64) {
+    let mut rate = start;
+    let mut residual = f64::INFINITY;
+    for _ in 0..100 {
         let (mut sum, mut slope) = (0.0, 0.0);
         for (p, st) in participants.iter().zip(planned) {
             let (step, d, _) = st.step(rate, STEP_CAP_SDS * p.perceived_sd);
             sum += step;
             slope += d;
         }
-        let residual = shortfall - sum;
+        residual = shortfall - sum;
         if residual > 0.0 {
             hi = rate;
         } else if residual < 0.0 {
             lo = rate;
         } else {
-            return rate;
+            break;
         }
         let newton = residual / slope;
-        let next = rate + newton;
         if newton.abs() <= 1e-14 * rate.abs().max(1.0) {
-            return next;
+            break;
         }
+        let next = rate + newton;
         rate = if next > lo && next < hi {
             next
         } else {
             0.5 * (lo + hi)
         };
+        if hi - lo <= 1e-15 * rate.abs().max(1.0) {
+            break;
+        }
     }
-    rate
+    (rate, residual)
 }
 
 /// A located clearing rate, and whether it sits exactly on a schedule's step value.
@@ -670,6 +685,7 @@ pub(crate) fn allocate(
 mod tests {
     use super::*;
     use crate::remuneration::Remuneration;
+    use proptest::prelude::*;
 
     fn corridor() -> Vec<MarginalValue> {
         vec![Remuneration::corridor(-75.0).marginal_value(75.0)]
@@ -754,5 +770,210 @@ mod tests {
         let (c, loans) = trade(&ps, &schedules);
         assert!(c.rate_bp > 75.0, "{}", c.rate_bp);
         assert!(!loans.is_empty());
+    }
+
+    /// Demand by bisection on the expected marginal value itself (erfc-based, no Newton, no
+    /// expansion): slow, and independent of both solvers.
+    fn reference_balance(mv: &MarginalValue, rate: f64, sd: f64) -> f64 {
+        let (mut lo, mut hi) = (
+            mv.steps[0].0 - 60.0 * sd,
+            mv.steps[mv.steps.len() - 1].0 + 60.0 * sd,
+        );
+        for _ in 0..200 {
+            let mid = 0.5 * (lo + hi);
+            if mid <= lo || mid >= hi {
+                break;
+            }
+            if mv.expected(mid, sd) > rate {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        0.5 * (lo + hi)
+    }
+
+    /// A tiered market built around a known answer: each bank's no-trade balance is its
+    /// exact demand at `rate` (by [`reference_balance`]) plus `noise`, and the noise sums to
+    /// zero, so the market clears at `rate` and each bank there wants to trade `-noise`.
+    struct Known {
+        participants: Vec<Participant>,
+        schedules: Vec<MarginalValue>,
+        noise: Vec<f64>,
+        rate: f64,
+    }
+
+    /// Per bank: (log10 sd, first threshold in sds, step spacings in sds, step values as
+    /// fractions of the remaining range, noise in sds, position, how far the bank's lowest
+    /// value lies above the market's lowest).
+    type BankSpec = (f64, f64, Vec<f64>, Vec<f64>, f64, i64, f64);
+
+    fn known_market(banks: &[BankSpec], rate_fraction: f64, lowest: f64) -> Known {
+        let below = 200.0;
+        let mut schedules = Vec::new();
+        let mut sds = Vec::new();
+        let mut highest_lowest = f64::NEG_INFINITY;
+        for (log_sd, first, spacings, fractions, _, _, offset) in banks {
+            let sd = 10f64.powf(*log_sd);
+            let lowest = lowest + offset;
+            highest_lowest = highest_lowest.max(lowest);
+            let mut steps = Vec::new();
+            let (mut k, mut prev) = (first * sd, below);
+            for (j, f) in fractions.iter().enumerate() {
+                // Values fall from `below` to `lowest`, the last step lands on `lowest`.
+                let v = if j + 1 == fractions.len() {
+                    lowest
+                } else {
+                    prev - f * (prev - lowest)
+                };
+                steps.push((k, v));
+                prev = v;
+                k += spacings[j] * sd;
+            }
+            schedules.push(MarginalValue { below, steps });
+            sds.push(sd);
+        }
+        // Demand is unbounded below a bank's lowest value, so the market clears above all.
+        let rate = highest_lowest + 0.5 + rate_fraction * (below - highest_lowest - 1.0);
+        let raw: Vec<f64> = banks.iter().zip(&sds).map(|(b, sd)| b.4 * sd).collect();
+        let mean = raw.iter().sum::<f64>() / raw.len() as f64;
+        let noise: Vec<f64> = raw.iter().map(|w| w - mean).collect();
+        let participants = banks
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                let planned = reference_balance(&schedules[i], rate, sds[i]);
+                // position - buffer = planned + noise.
+                Participant {
+                    position: Money(b.5),
+                    perceived_sd: sds[i],
+                    buffer: b.5 as f64 - planned - noise[i],
+                    borrowing_cost_per_unit: 0.0,
+                    schedule: i as u32,
+                }
+            })
+            .collect();
+        Known {
+            participants,
+            schedules,
+            noise,
+            rate,
+        }
+    }
+
+    fn bank_spec(max_spacing_sds: f64) -> impl Strategy<Value = BankSpec> {
+        (1usize..=4).prop_flat_map(move |k| {
+            (
+                1.0f64..5.0,
+                -3.0f64..3.0,
+                proptest::collection::vec(0.05f64..max_spacing_sds, k),
+                proptest::collection::vec(0.05f64..0.95, k),
+                -3.0f64..3.0,
+                -1_000_000i64..1_000_000,
+                prop_oneof![Just(0.0), 0.0f64..30.0],
+            )
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        /// Schedules with steps up to 4 sds apart have no flat stretch, so the joint solve
+        /// must take every such market, find the known rate to 1e-9 (relative), and hand
+        /// each bank the trade it wants there; the rate search must agree to the 1e-6 bp the
+        /// analytic tests demand of it.
+        #[test]
+        fn joint_solve_finds_the_known_rate_of_random_tiered_markets(
+            banks in proptest::collection::vec(bank_spec(4.0), 2..30),
+            rate_fraction in 0.0f64..1.0,
+            lowest in -100.0f64..100.0,
+        ) {
+            let m = known_market(&banks, rate_fraction, lowest);
+            let mut scratch = MarketScratch::default();
+            let joint = clear_jointly(&m.participants, &m.schedules, &mut scratch);
+            // Schedules of a single step each are separated: those are the search's.
+            let tiered = m.schedules.iter().any(|s| s.steps.len() > 1);
+            prop_assert_eq!(joint.is_some(), tiered);
+            let Some(joint) = joint else { return Ok(()) };
+            prop_assert!(
+                (joint.rate_bp - m.rate).abs() <= 1e-9 * m.rate.abs().max(1.0),
+                "joint {} vs known {}", joint.rate_bp, m.rate
+            );
+            desired_trades(joint.rate_bp, &m.participants, &m.schedules, &mut scratch);
+            for (i, (&d, p)) in scratch.desired.iter().zip(&m.participants).enumerate() {
+                prop_assert!(
+                    (d + m.noise[i]).abs() <= 1e-6 * p.perceived_sd,
+                    "bank {i}: trades {d}, wants {}", -m.noise[i]
+                );
+            }
+            let total: f64 = scratch.desired.iter().sum();
+            let scale: f64 = m.participants.iter().map(|p| p.perceived_sd).sum();
+            prop_assert!(total.abs() <= 1e-6 * scale, "net trades {total}");
+
+            let lo = m.schedules.iter().map(|s| s.lowest()).fold(f64::INFINITY, f64::min);
+            let hi = m.schedules.iter().map(|s| s.highest()).fold(f64::NEG_INFINITY, f64::max);
+            let search = clear_by_search(&m.participants, &m.schedules, &mut scratch, lo, hi);
+            prop_assert!(
+                (search.rate_bp - joint.rate_bp).abs() <= 1e-6,
+                "search {} vs joint {}", search.rate_bp, joint.rate_bp
+            );
+        }
+
+        /// With steps up to 11 sds apart a bank's schedule has flat stretches and the rate
+        /// may fall where demand is nearly flat: the joint solve may decline, but whatever
+        /// clears the market (joint or search) finds the known rate to 1e-6 bp, and every
+        /// bank whose demand is well defined there gets what it wants.
+        #[test]
+        fn any_tiered_market_clears_at_its_known_rate(
+            banks in proptest::collection::vec(bank_spec(11.0), 2..30),
+            rate_fraction in 0.0f64..1.0,
+            lowest in -100.0f64..100.0,
+        ) {
+            let m = known_market(&banks, rate_fraction, lowest);
+            let mut scratch = MarketScratch::default();
+            let clearing = clear_call_market(&m.participants, &m.schedules, &mut scratch);
+            prop_assert!(
+                (clearing.rate_bp - m.rate).abs() <= 1e-6,
+                "cleared at {} vs known {}", clearing.rate_bp, m.rate
+            );
+            desired_trades(clearing.rate_bp, &m.participants, &m.schedules, &mut scratch);
+            for (i, (&d, p)) in scratch.desired.iter().zip(&m.participants).enumerate() {
+                let s = &m.schedules[i];
+                let sd = p.perceived_sd;
+                let width = reference_balance(s, m.rate - 1e-5, sd)
+                    - reference_balance(s, m.rate + 1e-5, sd);
+                if width <= 1e-6 * sd {
+                    prop_assert!(
+                        (d + m.noise[i]).abs() <= 1e-5 * sd,
+                        "bank {i}: trades {d}, wants {}", -m.noise[i]
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_market_inside_a_quota_band_clears_at_the_policy_rate_exactly() {
+        // Identical banks, quotas 30 sds wide, supply in the middle of the band: every bank
+        // is indifferent across it, the rate is the band's value, and nobody trades beyond
+        // what its own position needs (here: nothing, each sits inside its band).
+        let sd = 100.0;
+        let schedules = vec![MarginalValue {
+            below: 200.0,
+            steps: vec![(0.0, 100.0), (3_000.0, 0.0)],
+        }];
+        let ps: Vec<Participant> = [1_400, 1_600, 1_500]
+            .iter()
+            .map(|&pos| Participant {
+                position: Money(pos),
+                perceived_sd: sd,
+                buffer: 0.0,
+                borrowing_cost_per_unit: 0.0,
+                schedule: 0,
+            })
+            .collect();
+        let (c, loans) = trade(&ps, &schedules);
+        assert_eq!(c.rate_bp, 100.0);
+        assert!(loans.is_empty(), "{loans:?}");
     }
 }
