@@ -126,6 +126,8 @@ const QUANTILE_CACHE_ENTRIES: usize = 8;
 #[derive(Clone, Debug, Default)]
 pub struct QuantileCache {
     entries: Vec<(f64, f64, f64, f64)>,
+    /// (rate, hi, lo, z, φ(z)) for demand with its slope ([`MarginalValue::separated_demand`]).
+    with_density: Vec<(f64, f64, f64, f64, f64)>,
     /// When set, a schedule whose steps are too close for the closed form returns its
     /// one-step estimate instead of solving exactly: the call market locates the clearing
     /// rate this way, cheaply, before polishing it with exact demand.
@@ -138,6 +140,23 @@ impl QuantileCache {
     /// Forgets the quantiles (they belong to one rate); keeps the mode flags.
     pub fn clear(&mut self) {
         self.entries.clear();
+        self.with_density.clear();
+    }
+
+    /// The quantile and the normal density there.
+    #[inline]
+    fn z_and_density(&mut self, rate: f64, hi: f64, lo: f64) -> (f64, f64) {
+        for &(r, h, l, z, d) in &self.with_density {
+            if r == rate && h == hi && l == lo {
+                return (z, d);
+            }
+        }
+        let z = self.z(rate, hi, lo);
+        let d = crate::normal::pdf(z);
+        if self.with_density.len() < QUANTILE_CACHE_ENTRIES {
+            self.with_density.push((rate, hi, lo, z, d));
+        }
+        (z, d)
     }
 
     #[inline]
@@ -273,6 +292,42 @@ impl MarginalValue {
         } else {
             // The one-step estimate is a close start: Newton then needs few steps.
             self.solve_exactly(rate_bp, sd, estimate)
+        }
+    }
+
+    /// Demand at `rate_bp` of a separated schedule ([`Self::is_separated`]; sd > 0, the rate
+    /// strictly inside the schedule's range) in closed form, and its derivative in the rate:
+    /// what the call market's joint solve needs of the banks it need not iterate on.
+    pub fn separated_demand(&self, rate_bp: f64, sd: f64, cache: &mut QuantileCache) -> (f64, f64) {
+        debug_assert!(self.is_separated(sd) && sd > 0.0);
+        let k = self.steps.len();
+        let mut m = 1;
+        while m < k && self.value(m) > rate_bp {
+            m += 1;
+        }
+        let threshold = self.steps[m - 1].0;
+        if self.value(m) == rate_bp {
+            // On an inner value the bank is indifferent across the flat stretch.
+            return (0.5 * (threshold + self.steps[m].0), 0.0);
+        }
+        let (hi, lo) = (self.value(m - 1), self.value(m));
+        let (z, density) = cache.z_and_density(rate_bp, hi, lo);
+        let floor = if m >= 2 {
+            0.5 * (self.steps[m - 2].0 + threshold)
+        } else {
+            f64::NEG_INFINITY
+        };
+        let ceiling = if m < k {
+            0.5 * (threshold + self.steps[m].0)
+        } else {
+            f64::INFINITY
+        };
+        let balance = threshold - sd * z;
+        if balance <= floor || balance >= ceiling {
+            (balance.clamp(floor, ceiling), 0.0)
+        } else {
+            // z = Φ⁻¹((r - lo) / (hi - lo)), so dz/dr = 1 / (φ(z) (hi - lo)).
+            (balance, -sd / (density * (hi - lo)))
         }
     }
 

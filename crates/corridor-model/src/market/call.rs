@@ -19,7 +19,7 @@
 
 use super::{Loan, MarketScratch, Participant};
 use crate::money::{Money, split_pro_rata};
-use crate::remuneration::{ExpectedValue, MarginalValue};
+use crate::remuneration::{ExpectedValue, MarginalValue, QuantileCache};
 
 /// Half-width (bp) of the rate band used to measure a bank's range of indifference.
 const INDIFFERENCE_BP: f64 = 1e-7;
@@ -151,7 +151,7 @@ const STEP_CAP_SDS: f64 = 2.0;
 
 /// Beyond this |curvature term / linear term| the second-order inverse is no better than the
 /// tangent (it would even turn back), so the step is a capped tangent step.
-const SECOND_ORDER_LIMIT: f64 = 0.1;
+const SECOND_ORDER_LIMIT: f64 = 0.3;
 
 /// One participant's iterate in the joint solve: a planned balance and the expected
 /// marginal value there. `balance` is exactly the participant's demand at rate
@@ -165,6 +165,11 @@ pub(crate) struct Planned {
     inv_slope: f64,
     bend: f64,
     cubic: f64,
+    /// Whether the expansion is not accurate enough at the latest rate, so the balance
+    /// must move and be evaluated again.
+    stale: bool,
+    /// A separated schedule: demand in closed form at every rate, `balance` the latest.
+    closed_form: bool,
 }
 
 impl Planned {
@@ -177,6 +182,8 @@ impl Planned {
             inv_slope,
             bend,
             cubic: 2.0 * bend * bend - expected.third * inv_slope / 6.0,
+            stale: false,
+            closed_form: false,
         }
     }
 
@@ -247,8 +254,11 @@ fn clear_jointly(
 
     // Start: each schedule as one normal step with the mean and spread of its steps
     // (weighted by their value gaps), all at a common standardised distance z from their
-    // centres, chosen so that the balances add up to the supply.
-    let planned = &mut scratch.planned;
+    // centres, chosen so that the balances add up to the supply. Participants with
+    // separated schedules need no start: their demand at any rate is in closed form.
+    let MarketScratch {
+        planned, quantiles, ..
+    } = scratch;
     planned.clear();
     let (mut sum_centre, mut sum_spread) = (0.0, 0.0);
     for p in participants {
@@ -268,10 +278,13 @@ fn clear_jointly(
         let spread = (p.perceived_sd * p.perceived_sd + variance / total).sqrt();
         sum_centre += centre;
         sum_spread += spread;
+        let closed_form = s.is_separated(p.perceived_sd);
         // The spread waits in `bend` until z is known.
         planned.push(Planned {
             balance: centre,
             bend: spread,
+            stale: !closed_form,
+            closed_form,
             ..Planned::default()
         });
     }
@@ -280,95 +293,162 @@ fn clear_jointly(
         st.balance -= st.bend * z;
     }
 
-    for _ in 0..JOINT_ITERATIONS {
+    // Each iteration re-evaluates only the participants whose expansion is not accurate
+    // enough at the latest rate ("stale"; at first, all but the closed-form ones), at the
+    // balance it points to.
+    let mut rate = f64::NAN;
+    let (inside_lo, inside_hi) = (lo + 1e-12 * (hi - lo), hi - 1e-12 * (hi - lo));
+    for iteration in 0..JOINT_ITERATIONS {
         let (mut lowest_value, mut highest_value) = (f64::INFINITY, f64::NEG_INFINITY);
         let (mut weight, mut weighted, mut total) = (0.0, 0.0, 0.0);
+        let mut any_closed_form = false;
         for (p, st) in participants.iter().zip(planned.iter_mut()) {
-            let e = schedules[p.schedule as usize].expected_with_slope(st.balance, p.perceived_sd);
-            // A slope of zero is a balance where the schedule is flat to double precision.
-            if e.slope.is_nan() || e.slope >= 0.0 {
-                return None;
+            if st.closed_form {
+                // Linear in the rate about the last one tried (nothing yet at first).
+                any_closed_form = true;
+                total += st.balance;
+                weight += st.inv_slope;
+                weighted += st.expected.value * st.inv_slope;
+                continue;
             }
-            *st = Planned::new(st.balance, e);
-            lowest_value = lowest_value.min(e.value);
-            highest_value = highest_value.max(e.value);
+            if st.stale {
+                let s = &schedules[p.schedule as usize];
+                let balance = if rate.is_nan() {
+                    st.balance
+                } else {
+                    let (step, _, error) = st.step(rate, STEP_CAP_SDS * p.perceived_sd);
+                    if error.is_finite() || iteration > 1 {
+                        st.balance + step
+                    } else {
+                        // Too far from the start for the expansion: the one-step closed
+                        // form at the first rate is the better guess (once: where it is
+                        // poor, repeating it could cycle).
+                        quantiles.estimate_only = true;
+                        let estimate = s.planned_balance_cached(rate, p.perceived_sd, quantiles);
+                        quantiles.estimate_only = false;
+                        estimate
+                    }
+                };
+                let e = s.expected_with_slope(balance, p.perceived_sd);
+                // A slope of zero is a balance where the schedule is flat to double precision.
+                if e.slope.is_nan() || e.slope >= 0.0 {
+                    return None;
+                }
+                *st = Planned::new(balance, e);
+            }
+            let value = st.expected.value;
+            lowest_value = lowest_value.min(value);
+            highest_value = highest_value.max(value);
             weight += st.inv_slope;
-            weighted += e.value * st.inv_slope;
+            weighted += value * st.inv_slope;
             total += st.balance;
         }
+        // Start looking for the rate at the tangents' rate, Σ (rate - v_i) / slope_i =
+        // supply - Σ b_i. While the balances add up to the supply and all are iterated, the
+        // clearing rate is certified to lie within the values.
         let shortfall = supply - total;
-        // The tangents' rate, Σ (rate - v_i) / slope_i = shortfall, then the rate at which
-        // the participants' steps add up to the shortfall. While the balances add up to the
-        // supply, the clearing rate is certified to lie within the values.
-        let mut tangent = (shortfall + weighted) / weight;
-        if shortfall.abs() <= 1e-12 * total.abs().max(1.0) {
-            tangent = tangent.clamp(lowest_value, highest_value);
+        let mut start = (shortfall + weighted) / weight;
+        if !any_closed_form && shortfall.abs() <= 1e-12 * total.abs().max(1.0) {
+            start = start.clamp(lowest_value, highest_value);
         }
-        let (inside_lo, inside_hi) = (lo + 1e-12 * (hi - lo), hi - 1e-12 * (hi - lo));
-        let (rate, residual) = joint_rate(
-            tangent.clamp(inside_lo, inside_hi),
-            shortfall,
-            participants,
+        let solved = joint_rate(
+            start.clamp(inside_lo, inside_hi),
+            supply,
+            (participants, schedules),
             planned,
-            inside_lo,
-            inside_hi,
+            quantiles,
+            (inside_lo, inside_hi),
         );
+        rate = solved.rate;
         if !(rate > lo && rate < hi) {
             return None;
         }
         // Settled when every balance's estimated error is below 1e-10 sd and the rate's
         // (those errors and any shortfall left, over the aggregate slope) below the rate
-        // search's tolerance.
-        let mut settled = true;
-        let mut balance_error = residual.abs();
-        for (p, st) in participants.iter().zip(planned.iter()) {
-            let (_, _, error) = st.step(rate, STEP_CAP_SDS * p.perceived_sd);
-            settled &= error <= 1e-10 * p.perceived_sd.max(1.0);
-            balance_error += error;
+        // search's tolerance, 1e-12 of the rate. Otherwise the balances too far off for
+        // either are stale.
+        let budget = 1e-12 * rate.abs().max(1.0) * solved.slope.abs();
+        let mut settled = solved.all_within;
+        if settled && solved.error_sum + solved.residual.abs() > budget {
+            settled = false;
+            let share = 0.5 * budget / participants.len() as f64;
+            for (p, st) in participants.iter().zip(planned.iter_mut()) {
+                st.stale =
+                    !st.closed_form && st.step(rate, STEP_CAP_SDS * p.perceived_sd).2 > share;
+            }
         }
-        if settled && balance_error <= 1e-13 * rate.abs().max(1.0) * weight.abs() {
+        if settled {
             scratch.planned_at = Some(rate);
-            let excess: f64 = planned.iter().map(|st| st.balance).sum::<f64>() - supply
-                + participants
-                    .iter()
-                    .zip(planned.iter())
-                    .map(|(p, st)| st.step(rate, STEP_CAP_SDS * p.perceived_sd).0)
-                    .sum::<f64>();
             return Some(Clearing {
                 rate_bp: rate,
-                excess_demand: excess,
+                // Planned balances less the supply.
+                excess_demand: -solved.residual,
             });
-        }
-        for (p, st) in participants.iter().zip(planned.iter_mut()) {
-            st.balance += st.step(rate, STEP_CAP_SDS * p.perceived_sd).0;
         }
     }
     None
 }
 
-/// The rate at which the participants' steps ([`Planned::step`]) add up to `shortfall`, and
-/// what is left over (zero but for rounding, unless the capped steps cannot reach it):
-/// safeguarded Newton on that continuous, falling sum within (lo, hi), from `start`. Once
-/// every participant is near its answer the sum is smooth and two or three steps reach the
-/// rate to 1e-14 relative.
+/// What [`joint_rate`] found: the rate, the supply its balances leave unplaced, the slope of
+/// aggregate demand there, the sum of the balances' estimated errors, and whether each is
+/// within 1e-10 sd (those that are not are marked stale).
+struct JointRate {
+    rate: f64,
+    residual: f64,
+    slope: f64,
+    error_sum: f64,
+    all_within: bool,
+}
+
+/// The rate at which the participants' planned balances add up to `supply` (the iterated
+/// ones by their expansions, [`Planned::step`], the rest in closed form), and what is left
+/// over (zero but for rounding, unless the capped steps cannot reach it): safeguarded
+/// Newton on that continuous, falling sum within `range`, from `start`. Once every
+/// participant is near its answer the sum is smooth and two or three passes reach the rate
+/// to 1e-14 relative. The last pass also marks which participants are stale.
 fn joint_rate(
     start: f64,
-    shortfall: f64,
-    participants: &[Participant],
-    planned: &[Planned],
-    mut lo: f64,
-    mut hi: f64,
-) -> (f64, f64) {
-    let mut rate = start;
-    let mut residual = f64::INFINITY;
+    supply: f64,
+    (participants, schedules): (&[Participant], &[MarginalValue]),
+    planned: &mut [Planned],
+    quantiles: &mut QuantileCache,
+    (mut lo, mut hi): (f64, f64),
+) -> JointRate {
+    let mut found = JointRate {
+        rate: start,
+        residual: f64::INFINITY,
+        slope: 0.0,
+        error_sum: 0.0,
+        all_within: false,
+    };
     for _ in 0..100 {
-        let (mut sum, mut slope) = (0.0, 0.0);
-        for (p, st) in participants.iter().zip(planned) {
-            let (step, d, _) = st.step(rate, STEP_CAP_SDS * p.perceived_sd);
-            sum += step;
+        let rate = found.rate;
+        quantiles.clear();
+        let (mut sum, mut slope, mut error_sum, mut all_within) = (0.0, 0.0, 0.0, true);
+        for (p, st) in participants.iter().zip(planned.iter_mut()) {
+            if st.closed_form {
+                let (balance, d) = schedules[p.schedule as usize].separated_demand(
+                    rate,
+                    p.perceived_sd,
+                    quantiles,
+                );
+                (st.balance, st.expected.value, st.inv_slope) = (balance, rate, d);
+                sum += balance;
+                slope += d;
+                continue;
+            }
+            let (step, d, error) = st.step(rate, STEP_CAP_SDS * p.perceived_sd);
+            sum += st.balance + step;
             slope += d;
+            error_sum += error;
+            st.stale = error > 1e-10 * p.perceived_sd.max(1.0);
+            all_within &= !st.stale;
         }
-        residual = shortfall - sum;
+        let residual = supply - sum;
+        found.residual = residual;
+        found.slope = slope;
+        found.error_sum = error_sum;
+        found.all_within = all_within;
         if residual > 0.0 {
             hi = rate;
         } else if residual < 0.0 {
@@ -378,19 +458,20 @@ fn joint_rate(
         }
         let newton = residual / slope;
         if newton.abs() <= 1e-14 * rate.abs().max(1.0) {
+            found.rate = rate + newton;
             break;
         }
         let next = rate + newton;
-        rate = if next > lo && next < hi {
+        found.rate = if next > lo && next < hi {
             next
         } else {
             0.5 * (lo + hi)
         };
-        if hi - lo <= 1e-15 * rate.abs().max(1.0) {
+        if hi - lo <= 1e-15 * found.rate.abs().max(1.0) {
             break;
         }
     }
-    (rate, residual)
+    found
 }
 
 /// A located clearing rate, and whether it sits exactly on a schedule's step value.
@@ -562,7 +643,7 @@ fn desired_trades(
     for (r, sign) in [(rate + INDIFFERENCE_BP, 0), (rate - INDIFFERENCE_BP, 1)] {
         quantiles.clear();
         for (i, p) in participants.iter().enumerate() {
-            let near = if joint {
+            let near = if joint && !planned[i].closed_form {
                 let st = &planned[i];
                 let (step, _, error) = st.step(r, STEP_CAP_SDS * p.perceived_sd);
                 (error <= 1e-10 * p.perceived_sd.max(1.0))
