@@ -141,16 +141,16 @@ pub(crate) fn clear_by_search(
     }
 }
 
-/// Iterations of the joint solve before it hands over to the rate search. From the
-/// moment-matched start it needs 3 to 5 on the benchmark's tiered markets.
+/// Iterations of the joint solve before it hands over to the rate search. The benchmark's
+/// tiered markets need one to three evaluations per bank.
 const JOINT_ITERATIONS: usize = 16;
 
 /// Largest move of a planned balance in one joint iteration, in shock sds: a tangent taken
 /// where the expected value is nearly flat points far beyond the answer.
 const STEP_CAP_SDS: f64 = 2.0;
 
-/// Beyond this |curvature term / linear term| the second-order inverse is no better than the
-/// tangent (it would even turn back), so the step is a capped tangent step.
+/// Beyond this |curvature term / linear term| the second-order inverse is no longer a
+/// guide (past 1/2 it would even turn back), so the curvature term is held at this limit.
 const SECOND_ORDER_LIMIT: f64 = 0.3;
 
 /// One participant's iterate in the joint solve: a planned balance and the expected
@@ -213,18 +213,19 @@ impl Planned {
 
 /// Clears a market of smooth demands (every participant uncertain about its balance and
 /// without a borrowing cost) by solving for the rate and all planned balances at once:
-/// each iteration evaluates every schedule once, at the participant's current balance, and
+/// each iteration evaluates a participant's schedule once, at its current balance, and
 /// moves the rate and every balance along their second-order expansions so that the
 /// balances add up to the supply (Chebyshev's method, third order, on the joint system). A
 /// rate search would need an exact per-bank solve at every rate it tries, which is where
-/// tiered schemes spent their time.
+/// tiered schemes spent their time. Participants whose schedules are separated are not
+/// iterated: their demand is in closed form at every rate tried. Only participants whose
+/// expansion is not yet accurate at the latest rate are evaluated again.
 ///
-/// Accuracy: each balance is exactly demand at its own expected value, so while the
-/// balances add up to the supply the clearing rate lies between the lowest and the highest
-/// of those values (demand falls with the rate), and that bracket shrinks with every
-/// iteration. The solve stops when the expansions' estimated error is below 1e-10 of a
-/// shock sd for every balance (the exact per-bank solve stops at 1e-9) and below the rate
-/// search's tolerance for the rate. Returns `None`, leaving the answer to the rate search,
+/// Accuracy: each evaluated balance is exactly demand at its own expected value, and demand
+/// near it follows from the expansion with an error estimated by the series' next term. The
+/// solve stops when that estimate is below 1e-10 of a shock sd for every balance (the exact
+/// per-bank solve stops at 1e-9) and, summed over the balances and carried to the rate
+/// through the aggregate slope, below the rate search's tolerance (1e-12 of the rate). Returns `None`, leaving the answer to the rate search,
 /// where demand is not smooth (a participant without uncertainty or with a borrowing cost),
 /// or where the iteration does not settle (a rate on a flat stretch or at the edge of the
 /// schedules' range).
