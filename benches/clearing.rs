@@ -6,9 +6,16 @@
 //! The plain cases have tiers narrow against the late shock (quotas of ~0.25 shock sds for
 //! a mean bank): demand then needs an exact solve per bank per rate tried. The `_wide`
 //! cases have tiers of ~25 sds, where each step is inverted in closed form.
+//!
+//! Wall-clock time on a shared machine is noisy. For instruction counts, which are not,
+//! `CORRIDOR_CLEARINGS=N CORRIDOR_CASE=name` skips criterion and clears that case's market N
+//! times; run the bench binary under `valgrind --tool=callgrind
+//! --toggle-collect='*clear_repeatedly*'` and divide the instructions collected by N
+//! (docs/performance.md has the script).
 
-use corridor_model::market::{Loan, Market, MarketScratch};
+use corridor_model::market::{Loan, Market, MarketScratch, Participant};
 use corridor_model::params::{Allocation, Framework, ReserveRequirementParams};
+use corridor_model::remuneration::MarginalValue;
 use corridor_model::{Money, RecordOptions, RunRecords, Simulation, fixtures};
 use corridor_runner::{population, run_rng};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -141,6 +148,24 @@ fn clearing(c: &mut Criterion) {
         let mut scratch = MarketScratch::default();
         let mut loans: Vec<Loan> = Vec::new();
         let mut market = Market::Call;
+        if let Some(clearings) = std::env::var_os("CORRIDOR_CLEARINGS") {
+            if std::env::var_os("CORRIDOR_CASE").is_some_and(|c| c == name) {
+                let clearings: u32 = clearings
+                    .to_str()
+                    .and_then(|n| n.parse().ok())
+                    .expect("CORRIDOR_CLEARINGS must be a whole number");
+                clear_repeatedly(
+                    clearings,
+                    &mut market,
+                    (&participants, &schedules),
+                    &mut loans,
+                    &mut scratch,
+                    &mut rng,
+                );
+                println!("{name}: {clearings} clearings, {} loans", loans.len());
+            }
+            continue;
+        }
         group.bench_function(name, |b| {
             b.iter(|| {
                 loans.clear();
@@ -157,6 +182,23 @@ fn clearing(c: &mut Criterion) {
         });
     }
     group.finish();
+}
+
+/// The instruction-count mode's loop, a function of its own so that callgrind can collect
+/// exactly this.
+#[inline(never)]
+fn clear_repeatedly<R: rand::Rng>(
+    clearings: u32,
+    market: &mut Market,
+    (participants, schedules): (&[Participant], &[MarginalValue]),
+    loans: &mut Vec<Loan>,
+    scratch: &mut MarketScratch,
+    rng: &mut R,
+) {
+    for _ in 0..clearings {
+        loans.clear();
+        market.trade(participants, schedules, &[], loans, scratch, rng);
+    }
 }
 
 criterion_group!(benches, clearing);

@@ -101,6 +101,16 @@ pub struct MarginalValue {
     pub steps: Vec<(f64, f64)>,
 }
 
+/// The expected marginal value at a planned balance and how it changes there (per unit of
+/// balance): [`MarginalValue::expected_with_slope`].
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ExpectedValue {
+    pub value: f64,
+    pub slope: f64,
+    pub curvature: f64,
+    pub third: f64,
+}
+
 /// Planned balances beyond this are "unbounded": the rate is outside the schedule's range.
 pub const UNBOUNDED: f64 = 1e18;
 
@@ -116,6 +126,8 @@ const QUANTILE_CACHE_ENTRIES: usize = 8;
 #[derive(Clone, Debug, Default)]
 pub struct QuantileCache {
     entries: Vec<(f64, f64, f64, f64)>,
+    /// (rate, hi, lo, z, φ(z)) for demand with its slope ([`MarginalValue::separated_demand`]).
+    with_density: Vec<(f64, f64, f64, f64, f64)>,
     /// When set, a schedule whose steps are too close for the closed form returns its
     /// one-step estimate instead of solving exactly: the call market locates the clearing
     /// rate this way, cheaply, before polishing it with exact demand.
@@ -128,6 +140,23 @@ impl QuantileCache {
     /// Forgets the quantiles (they belong to one rate); keeps the mode flags.
     pub fn clear(&mut self) {
         self.entries.clear();
+        self.with_density.clear();
+    }
+
+    /// The quantile and the normal density there.
+    #[inline]
+    fn z_and_density(&mut self, rate: f64, hi: f64, lo: f64) -> (f64, f64) {
+        for &(r, h, l, z, d) in &self.with_density {
+            if r == rate && h == hi && l == lo {
+                return (z, d);
+            }
+        }
+        let z = self.z(rate, hi, lo);
+        let d = crate::normal::pdf(z);
+        if self.with_density.len() < QUANTILE_CACHE_ENTRIES {
+            self.with_density.push((rate, hi, lo, z, d));
+        }
+        (z, d)
     }
 
     #[inline]
@@ -181,6 +210,36 @@ impl MarginalValue {
         value
     }
 
+    /// [`Self::expected`] at `y` (sd > 0) with its first three derivatives in `y`, in
+    /// one pass over the steps: the call market's joint Newton solve moves every bank's
+    /// planned balance and the rate together, and needs exactly these at each iterate.
+    #[inline]
+    pub fn expected_with_slope(&self, y: f64, sd: f64) -> ExpectedValue {
+        let inv_sd = 1.0 / sd;
+        let mut prev = self.below;
+        let mut value = self.lowest();
+        let (mut slope, mut curvature, mut third) = (0.0, 0.0, 0.0);
+        for &(k, v) in &self.steps {
+            let gap = prev - v;
+            prev = v;
+            let x = (k - y) * inv_sd;
+            let (cdf, pdf) = crate::normal::cdf_pdf(x);
+            value += gap * cdf;
+            // d/dy Φ((k - y)/sd) = -φ(x)/sd, d²/dy² = -x φ(x)/sd², d³/dy³ = -(x² - 1) φ(x)/sd³.
+            let weighted = gap * pdf;
+            slope -= weighted;
+            curvature -= weighted * x;
+            third -= weighted * (x * x - 1.0);
+        }
+        let inv_sd2 = inv_sd * inv_sd;
+        ExpectedValue {
+            value,
+            slope: slope * inv_sd,
+            curvature: curvature * inv_sd2,
+            third: third * inv_sd2 * inv_sd,
+        }
+    }
+
     /// The planned balance `y` at which the expected marginal value equals `rate_bp`: the
     /// bank's demand for end-of-day reserves at that rate. Outside the schedule's range the
     /// answer is ±[`UNBOUNDED`]. Inside a flat stretch (the rate equals an inner step's
@@ -225,11 +284,7 @@ impl MarginalValue {
             f64::INFINITY
         };
         let estimate = (threshold - sd * z).clamp(floor, ceiling);
-        let separated = self
-            .steps
-            .windows(2)
-            .all(|w| w[1].0 - w[0].0 >= SEPARATION_SDS * sd);
-        if separated {
+        if self.is_separated(sd) {
             estimate
         } else if cache.estimate_only {
             cache.approximated = true;
@@ -238,6 +293,51 @@ impl MarginalValue {
             // The one-step estimate is a close start: Newton then needs few steps.
             self.solve_exactly(rate_bp, sd, estimate)
         }
+    }
+
+    /// Demand at `rate_bp` of a separated schedule ([`Self::is_separated`]; sd > 0, the rate
+    /// strictly inside the schedule's range) in closed form, and its derivative in the rate:
+    /// what the call market's joint solve needs of the banks it need not iterate on.
+    pub fn separated_demand(&self, rate_bp: f64, sd: f64, cache: &mut QuantileCache) -> (f64, f64) {
+        debug_assert!(self.is_separated(sd) && sd > 0.0);
+        let k = self.steps.len();
+        let mut m = 1;
+        while m < k && self.value(m) > rate_bp {
+            m += 1;
+        }
+        let threshold = self.steps[m - 1].0;
+        if self.value(m) == rate_bp {
+            // On an inner value the bank is indifferent across the flat stretch.
+            return (0.5 * (threshold + self.steps[m].0), 0.0);
+        }
+        let (hi, lo) = (self.value(m - 1), self.value(m));
+        let (z, density) = cache.z_and_density(rate_bp, hi, lo);
+        let floor = if m >= 2 {
+            0.5 * (self.steps[m - 2].0 + threshold)
+        } else {
+            f64::NEG_INFINITY
+        };
+        let ceiling = if m < k {
+            0.5 * (threshold + self.steps[m].0)
+        } else {
+            f64::INFINITY
+        };
+        let balance = threshold - sd * z;
+        if balance <= floor || balance >= ceiling {
+            (balance.clamp(floor, ceiling), 0.0)
+        } else {
+            // z = Φ⁻¹((r - lo) / (hi - lo)), so dz/dr = 1 / (φ(z) (hi - lo)).
+            (balance, -sd / (density * (hi - lo)))
+        }
+    }
+
+    /// Whether every step is far enough from the next, against a shock of this sd, for
+    /// demand to be inverted one step at a time in closed form.
+    #[inline]
+    pub fn is_separated(&self, sd: f64) -> bool {
+        self.steps
+            .windows(2)
+            .all(|w| w[1].0 - w[0].0 >= SEPARATION_SDS * sd)
     }
 
     /// Safeguarded Newton on the exact expected value, for steps closer together than the

@@ -120,6 +120,10 @@ pub struct MarketScratch {
     pub(crate) ranges: Vec<(f64, f64)>,
     pub(crate) values: Vec<f64>,
     pub(crate) quantiles: crate::remuneration::QuantileCache,
+    /// The joint solve's last iterate per participant, and the rate it cleared at (`None`
+    /// when the rate came from the search, or before any clearing).
+    pub(crate) planned: Vec<call::Planned>,
+    pub(crate) planned_at: Option<f64>,
     pub(crate) lend: Vec<(u32, f64)>,
     pub(crate) borrow: Vec<(u32, f64)>,
     pub(crate) weights: Vec<f64>,
