@@ -46,6 +46,7 @@
 #![warn(missing_docs)]
 
 mod error;
+pub mod shard;
 pub mod study;
 mod summary;
 mod table;
@@ -60,7 +61,7 @@ use corridor_model::{RecordOptions, RunRecords};
 use serde::{Deserialize, Serialize};
 
 pub use error::OutputError;
-pub use summary::summarize_daily;
+pub use summary::{summarize_daily, summarize_files};
 pub use table::RATE_UNIT;
 
 use table::{BanksTable, DailyTable, Layout, Sink, TradesTable};
@@ -113,6 +114,10 @@ pub struct Manifest {
     pub seed: u64,
     /// `OutputMeta::runs`.
     pub runs: u32,
+    /// The number of shards the batch was computed in (`corridor run --shard`, then
+    /// `corridor merge`); absent for a batch computed in one process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<u32>,
     /// The Parquet files, in the order daily, banks, trades, summary (absent ones omitted).
     pub files: Vec<ManifestFile>,
 }
@@ -326,6 +331,7 @@ impl BatchWriter {
             scenario: self.meta.scenario_name.clone(),
             seed: self.meta.seed,
             runs: self.meta.runs,
+            shards: None,
             files,
         };
         self.write_manifest(&manifest)?;

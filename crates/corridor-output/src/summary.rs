@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::builder::{Date32Builder, Float64Builder, UInt32Builder};
@@ -129,6 +129,24 @@ pub fn summarize_daily(
     .map(|(rows, _blocks)| rows)
 }
 
+/// The summary of the rows of several daily files read one after the other, as if they
+/// were one file: the shards of a batch, in shard order, give the same bytes as the batch's
+/// own `daily.parquet`. Returns the row count.
+pub fn summarize_files(
+    daily_paths: &[PathBuf],
+    out_path: &Path,
+    meta: &OutputMeta,
+) -> Result<u64, OutputError> {
+    summarize_paths_with(
+        daily_paths,
+        out_path,
+        meta,
+        SUMMARY_BLOCK_BYTES,
+        Layout::default(),
+    )
+    .map(|(rows, _blocks)| rows)
+}
+
 /// [`summarize_daily`] with an explicit block budget (bytes of values per block) and file
 /// layout. Returns `(rows, blocks)`.
 pub(crate) fn summarize_daily_with(
@@ -138,7 +156,26 @@ pub(crate) fn summarize_daily_with(
     block_bytes: usize,
     layout: Layout,
 ) -> Result<(u64, usize), OutputError> {
-    let days = scan_days(daily_path)?;
+    summarize_paths_with(
+        &[daily_path.to_path_buf()],
+        out_path,
+        meta,
+        block_bytes,
+        layout,
+    )
+}
+
+fn summarize_paths_with(
+    daily_paths: &[PathBuf],
+    out_path: &Path,
+    meta: &OutputMeta,
+    block_bytes: usize,
+    layout: Layout,
+) -> Result<(u64, usize), OutputError> {
+    let mut days = BTreeMap::new();
+    for path in daily_paths {
+        scan_days(path, &mut days)?;
+    }
     let blocks = plan_blocks(&days, block_bytes);
 
     let mut sink = Sink::create(
@@ -149,7 +186,7 @@ pub(crate) fn summarize_daily_with(
         layout,
     )?;
     for block in &blocks {
-        summarize_block(daily_path, block, &mut sink)?;
+        summarize_block(daily_paths, block, &mut sink)?;
     }
     let rows = sink.close()?;
     Ok((rows, blocks.len()))
@@ -249,14 +286,13 @@ fn require_no_nulls(path: &Path, name: &str, array: &dyn Array) -> Result<(), Ou
     Ok(())
 }
 
-/// First pass: every day, its date and how many rows (runs) it has.
-fn scan_days(path: &Path) -> Result<BTreeMap<u32, DayInfo>, OutputError> {
+/// First pass: every day, its date and how many rows (runs) it has, added to `days`.
+fn scan_days(path: &Path, days: &mut BTreeMap<u32, DayInfo>) -> Result<(), OutputError> {
     let reader = open_projected(
         path,
         &[("day", DataType::UInt32), ("date", DataType::Date32)],
         None,
     )?;
-    let mut days: BTreeMap<u32, DayInfo> = BTreeMap::new();
     for batch in reader {
         let batch = batch.map_err(|e| OutputError::arrow(path, e))?;
         let day = column(path, &batch, "day")?;
@@ -279,13 +315,13 @@ fn scan_days(path: &Path) -> Result<BTreeMap<u32, DayInfo>, OutputError> {
             info.rows += 1;
         }
     }
-    Ok(days)
+    Ok(())
 }
 
 /// One pass over the daily file for one block of days: collects the block's values,
 /// computes and appends its summary rows.
 fn summarize_block(
-    path: &Path,
+    paths: &[PathBuf],
     block: &Block,
     sink: &mut Sink<SummaryTable>,
 ) -> Result<(), OutputError> {
@@ -303,32 +339,35 @@ fn summarize_block(
         ("overnight_rate_bp", DataType::Float64),
     ];
     columns.extend(SUMMARY_VARS[1..].iter().map(|v| (*v, DataType::Int64)));
-    let reader = open_projected(path, &columns, Some((first, last)))?;
-    for batch in reader {
-        let batch = batch.map_err(|e| OutputError::arrow(path, e))?;
-        let day_col = column(path, &batch, "day")?;
-        require_no_nulls(path, "day", day_col)?;
-        let day = day_col.as_primitive::<UInt32Type>();
-        let rate = column(path, &batch, SUMMARY_VARS[0])?.as_primitive::<Float64Type>();
-        let mut money = Vec::with_capacity(4);
-        for name in &SUMMARY_VARS[1..] {
-            let col = column(path, &batch, name)?;
-            require_no_nulls(path, name, col)?;
-            money.push(col.as_primitive::<Int64Type>());
-        }
-        for (i, &d) in day.values().iter().enumerate() {
-            if d < first || d > last {
-                continue;
+    for path in paths {
+        let path = path.as_path();
+        let reader = open_projected(path, &columns, Some((first, last)))?;
+        for batch in reader {
+            let batch = batch.map_err(|e| OutputError::arrow(path, e))?;
+            let day_col = column(path, &batch, "day")?;
+            require_no_nulls(path, "day", day_col)?;
+            let day = day_col.as_primitive::<UInt32Type>();
+            let rate = column(path, &batch, SUMMARY_VARS[0])?.as_primitive::<Float64Type>();
+            let mut money = Vec::with_capacity(4);
+            for name in &SUMMARY_VARS[1..] {
+                let col = column(path, &batch, name)?;
+                require_no_nulls(path, name, col)?;
+                money.push(col.as_primitive::<Int64Type>());
             }
-            let Ok(slot) = block_days.binary_search(&d) else {
-                continue;
-            };
-            let v = &mut values[slot];
-            if rate.is_valid(i) {
-                v[0].push(rate.value(i));
-            }
-            for (k, m) in money.iter().enumerate() {
-                v[k + 1].push(m.value(i) as f64);
+            for (i, &d) in day.values().iter().enumerate() {
+                if d < first || d > last {
+                    continue;
+                }
+                let Ok(slot) = block_days.binary_search(&d) else {
+                    continue;
+                };
+                let v = &mut values[slot];
+                if rate.is_valid(i) {
+                    v[0].push(rate.value(i));
+                }
+                for (k, m) in money.iter().enumerate() {
+                    v[k + 1].push(m.value(i) as f64);
+                }
             }
         }
     }
