@@ -699,8 +699,8 @@ pub fn merge_run(dir: &Path) -> Result<Manifest, OutputError> {
             return Err(shards_error(
                 dir,
                 format!(
-                    "{} belong to no shard of this batch ({n} shards): a dataset reader would \
-                     read their rows too; remove them",
+                    "found {}, which no shard of this batch ({n} shards) owns: a dataset \
+                     reader would read their rows too; remove them",
                     stray.join(", ")
                 ),
             ));

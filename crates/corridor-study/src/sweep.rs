@@ -550,8 +550,8 @@ pub fn merge(dir: &Path) -> Result<SweepManifest, StudyError> {
         return Err(StudyError::Resume {
             dir: dir.to_path_buf(),
             message: format!(
-                "{} belong to no point of this sweep ({n} points): a dataset reader would read \
-                 their rows too; remove them",
+                "found {}, which no point of this sweep ({n} points) owns: a dataset reader \
+                 would read their rows too; remove them",
                 stray.join(", ")
             ),
         });
