@@ -1,8 +1,12 @@
 //! `summary.parquet`: exact per-day statistics across runs, computed in bounded memory.
 //!
-//! The daily file is read back (only the needed columns) once to learn the days, their dates
-//! and row counts, then once per *block* of consecutive days: each pass keeps only that
-//! block's values, so memory is bounded by the block budget however many runs there are.
+//! The daily file (or the shards' daily files, in order) is read back (only the needed
+//! columns) once to learn the days, their dates and row counts, and plans *blocks* of
+//! consecutive days whose values fit the memory budget. A second pass decodes the values
+//! once: the first block's stay in memory, every other block's go to a temporary file of
+//! its own, which is read back when the block's turn comes. Memory is bounded by the block
+//! budget however many runs there are, and the files are decoded twice, not once per block
+//! (with tens of thousands of runs, decoding dominated the cost of a summary).
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -12,12 +16,10 @@ use std::sync::Arc;
 use arrow_array::builder::{Date32Builder, Float64Builder, UInt32Builder};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Date32Type, Float64Type, Int64Type, UInt32Type};
-use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch};
-use arrow_schema::{ArrowError, DataType, Field};
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field};
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{
-    ArrowPredicateFn, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder, RowFilter,
-};
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 
 use crate::table::{Layout, Sink, Table};
 use crate::{OutputError, OutputMeta};
@@ -185,8 +187,8 @@ fn summarize_paths_with(
         meta,
         layout,
     )?;
-    for block in &blocks {
-        summarize_block(daily_paths, block, &mut sink)?;
+    if !blocks.is_empty() {
+        summarize_blocks(daily_paths, &blocks, out_path, &mut sink)?;
     }
     let rows = sink.close()?;
     Ok((rows, blocks.len()))
@@ -217,16 +219,12 @@ fn plan_blocks(days: &BTreeMap<u32, DayInfo>, block_bytes: usize) -> Vec<Block> 
 }
 
 /// Opens `path` reading only `columns`, after checking their types.
-///
-/// With `days = Some((first, last))`, only rows whose `day` lies in `first..=last` are
-/// returned, and the other columns are decoded only for those rows.
 fn open_projected(
     path: &Path,
     columns: &[(&str, DataType)],
-    days: Option<(u32, u32)>,
 ) -> Result<ParquetRecordBatchReader, OutputError> {
     let file = File::open(path).map_err(|e| OutputError::io(path, "opening", e))?;
-    let mut builder = ParquetRecordBatchReaderBuilder::try_new(file)
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| OutputError::parquet(path, e))?;
     for (name, expected) in columns {
         let field = builder
@@ -244,21 +242,6 @@ fn open_projected(
         }
     }
     let mask = ProjectionMask::columns(builder.parquet_schema(), columns.iter().map(|c| c.0));
-    if let Some((first, last)) = days {
-        let day_mask = ProjectionMask::columns(builder.parquet_schema(), ["day"]);
-        let predicate = ArrowPredicateFn::new(day_mask, move |batch: RecordBatch| {
-            let day = batch
-                .column(0)
-                .as_primitive_opt::<UInt32Type>()
-                .ok_or_else(|| ArrowError::SchemaError("column `day` is not UInt32".into()))?;
-            Ok(day
-                .values()
-                .iter()
-                .map(|&d| Some(first <= d && d <= last))
-                .collect::<BooleanArray>())
-        });
-        builder = builder.with_row_filter(RowFilter::new(vec![Box::new(predicate)]));
-    }
     builder
         .with_projection(mask)
         .with_batch_size(READ_BATCH_ROWS)
@@ -291,7 +274,6 @@ fn scan_days(path: &Path, days: &mut BTreeMap<u32, DayInfo>) -> Result<(), Outpu
     let reader = open_projected(
         path,
         &[("day", DataType::UInt32), ("date", DataType::Date32)],
-        None,
     )?;
     for batch in reader {
         let batch = batch.map_err(|e| OutputError::arrow(path, e))?;
@@ -318,21 +300,162 @@ fn scan_days(path: &Path, days: &mut BTreeMap<u32, DayInfo>) -> Result<(), Outpu
     Ok(())
 }
 
-/// One pass over the daily file for one block of days: collects the block's values,
-/// computes and appends its summary rows.
-fn summarize_block(
+/// Values of one block of days: `values[slot][var]`, in file order.
+type BlockValues = Vec<[Vec<f64>; 5]>;
+
+/// Bytes of one spilled row: day slot (u32), rate validity (u8), rate (f64), four money
+/// values (i64), little-endian.
+const SPILL_ROW_BYTES: usize = 4 + 1 + 8 + 4 * 8;
+
+/// Buffer of each block's spill file.
+const SPILL_BUFFER_BYTES: usize = 256 << 10;
+
+/// A block's values on disk, in a hidden temporary file next to the summary, removed when
+/// dropped.
+struct Spill {
+    path: PathBuf,
+    writer: Option<std::io::BufWriter<File>>,
+}
+
+impl Spill {
+    fn create(out_path: &Path, block: usize) -> Result<Spill, OutputError> {
+        let dir = out_path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let path = dir.join(format!(".summary-block-{block}.tmp-{}", std::process::id()));
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .map_err(|e| OutputError::io(&path, "creating temporary file", e))?;
+        Ok(Spill {
+            writer: Some(std::io::BufWriter::with_capacity(SPILL_BUFFER_BYTES, file)),
+            path,
+        })
+    }
+
+    #[inline]
+    fn push(&mut self, slot: u32, rate: Option<f64>, money: [i64; 4]) -> Result<(), OutputError> {
+        use std::io::Write;
+        let mut row = [0u8; SPILL_ROW_BYTES];
+        row[0..4].copy_from_slice(&slot.to_le_bytes());
+        row[4] = u8::from(rate.is_some());
+        row[5..13].copy_from_slice(&rate.unwrap_or(0.0).to_le_bytes());
+        for (k, m) in money.iter().enumerate() {
+            row[13 + 8 * k..21 + 8 * k].copy_from_slice(&m.to_le_bytes());
+        }
+        self.writer
+            .as_mut()
+            .expect("open until read back")
+            .write_all(&row)
+            .map_err(|e| OutputError::io(&self.path, "writing temporary file", e))
+    }
+
+    /// Reads the block's rows back into `values`, in the order they were written.
+    fn read_into(&mut self, values: &mut BlockValues) -> Result<(), OutputError> {
+        use std::io::{Read, Seek};
+        let io = |e| OutputError::io(&self.path, "reading temporary file", e);
+        let mut file = self
+            .writer
+            .take()
+            .expect("read back once")
+            .into_inner()
+            .map_err(|e| io(e.into_error()))?;
+        file.seek(std::io::SeekFrom::Start(0)).map_err(io)?;
+        let mut reader = std::io::BufReader::with_capacity(SPILL_BUFFER_BYTES, file);
+        let mut buf = vec![0u8; SPILL_ROW_BYTES * 4096];
+        loop {
+            let mut filled = 0;
+            while filled < buf.len() {
+                let n = reader.read(&mut buf[filled..]).map_err(io)?;
+                if n == 0 {
+                    break;
+                }
+                filled += n;
+            }
+            if filled % SPILL_ROW_BYTES != 0 {
+                return Err(OutputError::format(&self.path, "truncated temporary file"));
+            }
+            for row in buf[..filled].chunks_exact(SPILL_ROW_BYTES) {
+                let le8 = |i: usize| <[u8; 8]>::try_from(&row[i..i + 8]).expect("8 bytes");
+                let slot = u32::from_le_bytes(row[0..4].try_into().expect("4 bytes")) as usize;
+                let v = &mut values[slot];
+                if row[4] == 1 {
+                    v[0].push(f64::from_le_bytes(le8(5)));
+                }
+                for k in 0..4 {
+                    v[k + 1].push(i64::from_le_bytes(le8(13 + 8 * k)) as f64);
+                }
+            }
+            if filled < buf.len() {
+                return Ok(());
+            }
+        }
+    }
+}
+
+impl Drop for Spill {
+    fn drop(&mut self) {
+        self.writer = None;
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Where a day's values go: its block and its slot in the block.
+struct DaySlots {
+    days: Vec<u32>,
+    place: Vec<(usize, u32)>,
+}
+
+impl DaySlots {
+    fn new(blocks: &[Block]) -> DaySlots {
+        let mut days = Vec::new();
+        let mut place = Vec::new();
+        for (b, block) in blocks.iter().enumerate() {
+            for (slot, (day, _)) in block.iter().enumerate() {
+                days.push(*day);
+                place.push((b, slot as u32));
+            }
+        }
+        DaySlots { days, place }
+    }
+
+    /// The index of `day` in `days`, trying the one after `guess` first: rows of a run come
+    /// in day order, so that is almost always it.
+    #[inline]
+    fn find(&self, day: u32, guess: usize) -> Option<usize> {
+        if self.days.get(guess) == Some(&day) {
+            Some(guess)
+        } else {
+            self.days.binary_search(&day).ok()
+        }
+    }
+}
+
+/// One pass over every daily file: the first block's values are collected in memory, the
+/// other blocks' are appended to one temporary file each (in file order), so the files are
+/// decoded once however many blocks there are. Then each block is summarised in turn.
+fn summarize_blocks(
     paths: &[PathBuf],
-    block: &Block,
+    blocks: &[Block],
+    out_path: &Path,
     sink: &mut Sink<SummaryTable>,
 ) -> Result<(), OutputError> {
-    let first = block[0].0;
-    let last = block[block.len() - 1].0;
-    // values[slot][var]
-    let mut values: Vec<[Vec<f64>; 5]> = block
-        .iter()
-        .map(|(_, info)| std::array::from_fn(|_| Vec::with_capacity(info.rows as usize)))
-        .collect();
-    let block_days: Vec<u32> = block.iter().map(|(d, _)| *d).collect();
+    let new_values = |block: &Block| -> BlockValues {
+        block
+            .iter()
+            .map(|(_, info)| std::array::from_fn(|_| Vec::with_capacity(info.rows as usize)))
+            .collect()
+    };
+    let slots = DaySlots::new(blocks);
+    let mut first = new_values(&blocks[0]);
+    let mut spills: Vec<Option<Spill>> = vec![None];
+    for b in 1..blocks.len() {
+        spills.push(Some(Spill::create(out_path, b)?));
+    }
 
     let mut columns = vec![
         ("day", DataType::UInt32),
@@ -341,7 +464,8 @@ fn summarize_block(
     columns.extend(SUMMARY_VARS[1..].iter().map(|v| (*v, DataType::Int64)));
     for path in paths {
         let path = path.as_path();
-        let reader = open_projected(path, &columns, Some((first, last)))?;
+        let reader = open_projected(path, &columns)?;
+        let mut next = 0usize;
         for batch in reader {
             let batch = batch.map_err(|e| OutputError::arrow(path, e))?;
             let day_col = column(path, &batch, "day")?;
@@ -352,26 +476,54 @@ fn summarize_block(
             for name in &SUMMARY_VARS[1..] {
                 let col = column(path, &batch, name)?;
                 require_no_nulls(path, name, col)?;
-                money.push(col.as_primitive::<Int64Type>());
+                money.push(col.as_primitive::<Int64Type>().values());
             }
             for (i, &d) in day.values().iter().enumerate() {
-                if d < first || d > last {
-                    continue;
-                }
-                let Ok(slot) = block_days.binary_search(&d) else {
-                    continue;
+                let Some(k) = slots.find(d, next) else {
+                    return Err(OutputError::format(
+                        path,
+                        format!("day {d} appeared after the days were counted"),
+                    ));
                 };
-                let v = &mut values[slot];
-                if rate.is_valid(i) {
-                    v[0].push(rate.value(i));
-                }
-                for (k, m) in money.iter().enumerate() {
-                    v[k + 1].push(m.value(i) as f64);
+                next = k + 1;
+                let (b, slot) = slots.place[k];
+                let r = rate.is_valid(i).then(|| rate.value(i));
+                let m = [money[0][i], money[1][i], money[2][i], money[3][i]];
+                if b == 0 {
+                    let v = &mut first[slot as usize];
+                    if let Some(r) = r {
+                        v[0].push(r);
+                    }
+                    for (k, x) in m.iter().enumerate() {
+                        v[k + 1].push(*x as f64);
+                    }
+                } else {
+                    spills[b]
+                        .as_mut()
+                        .expect("spill of a later block")
+                        .push(slot, r, m)?;
                 }
             }
         }
     }
 
+    append_block(&blocks[0], first, sink)?;
+    for (b, block) in blocks.iter().enumerate().skip(1) {
+        let mut spill = spills[b].take().expect("spilled once");
+        let mut values = new_values(block);
+        spill.read_into(&mut values)?;
+        drop(spill);
+        append_block(block, values, sink)?;
+    }
+    Ok(())
+}
+
+/// Computes and appends the summary rows of one block from its values.
+fn append_block(
+    block: &Block,
+    mut values: BlockValues,
+    sink: &mut Sink<SummaryTable>,
+) -> Result<(), OutputError> {
     for ((day, info), vals) in block.iter().zip(values.iter_mut()) {
         let t = &mut sink.table;
         t.day.append_value(*day);
