@@ -88,14 +88,26 @@ munged --force --socket="$socket" --key-file="$work/munge/etc/munge.key" \
   --seed-file="$work/munge/lib/munged.seed" \
   || fail "munged did not start"
 
+# Ports nothing listens on, so that two runs of this test (or a real Slurm) do not clash.
+port=
+for _ in $(seq 100); do
+  p=$((20000 + RANDOM % 30000))
+  if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null &&
+    ! (exec 3<>"/dev/tcp/127.0.0.1/$((p + 1))") 2>/dev/null; then
+    port=$p
+    break
+  fi
+done
+[ -n "$port" ] || fail "found no free TCP port pair for slurmctld and slurmd"
+
 # RealMemory must not exceed what slurmd finds; ask for a little.
 cpus=$(nproc)
 conf=$work/slurm/slurm.conf
 cat >"$conf" <<EOF
 ClusterName=corridor-test
 SlurmctldHost=localhost(127.0.0.1)
-SlurmctldPort=16817
-SlurmdPort=16818
+SlurmctldPort=$port
+SlurmdPort=$((port + 1))
 AuthType=auth/munge
 CredType=cred/munge
 AuthInfo=socket=$socket

@@ -167,7 +167,7 @@ pub(crate) fn summarize_daily_with(
     )
 }
 
-fn summarize_paths_with(
+pub(crate) fn summarize_paths_with(
     daily_paths: &[PathBuf],
     out_path: &Path,
     meta: &OutputMeta,
