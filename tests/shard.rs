@@ -455,9 +455,15 @@ fn shards_refuse_bad_values_and_other_batches_before_running() {
         assert!(e.contains(want), "--shard {bad}: {e}");
     }
     let e = refused(&run(&tmp.path().join("x"), &["--shard", "0/8"]));
-    assert!(e.contains("7 runs cannot be split into 8 shards"), "{e}");
+    assert!(
+        e.starts_with("error: --shard 0/8: 7 runs cannot be split into 8 shards"),
+        "{e}"
+    );
     let e = refused(&sweep(&tmp.path().join("x"), &["--shard", "0/6"]));
-    assert!(e.contains("5 points cannot be split into 6 shards"), "{e}");
+    assert!(
+        e.starts_with("error: --shard 0/6: 5 points cannot be split into 6 shards"),
+        "{e}"
+    );
     assert!(
         !tmp.path().join("x").exists(),
         "a refused shard created its directory"

@@ -194,13 +194,7 @@ impl SweepPlan {
         let out = &config.run.out;
         let points = design.len() as u32;
         if let Some(shard) = config.shard {
-            let range = shard
-                .range(points, "points")
-                .map_err(|e| StudyError::Input {
-                    file: "--shard".into(),
-                    line: None,
-                    message: e.to_string(),
-                })?;
+            let range = shard.range(points, "points")?;
             let manifest = prepare_shard(&config, &spec, shard, range.clone())?;
             let todo = range
                 .clone()
