@@ -1220,3 +1220,34 @@ fn a_shard_takes_only_its_runs_and_an_unfinished_one_says_so() {
         "{e}"
     );
 }
+
+/// The quantiles found by selecting order statistics are bit for bit those of sorting
+/// first, for every length from 1 to 80, with ties, signed zeros and negative values.
+#[test]
+fn selected_quantiles_equal_sorted_quantiles_bit_for_bit() {
+    let mut rng = Lcg(99);
+    for n in 1..=80usize {
+        for _ in 0..5 {
+            let values: Vec<f64> = (0..n)
+                .map(|_| match rng.next() % 7 {
+                    0 => 0.0,
+                    1 => -0.0,
+                    2 => 12.5,
+                    _ => (rng.next() % 20_001) as f64 / 7.0 - 1_000.0,
+                })
+                .collect();
+            let mut sorted = values.clone();
+            sorted.sort_unstable_by(f64::total_cmp);
+            let mut shuffled = values;
+            let got = describe(&mut shuffled);
+            for (j, q) in [0.05, 0.25, 0.5, 0.75, 0.95].iter().enumerate() {
+                let want = quantile_linear(&sorted, *q);
+                assert_eq!(
+                    got[2 + j].map(f64::to_bits),
+                    Some(want.to_bits()),
+                    "n {n}, q {q}"
+                );
+            }
+        }
+    }
+}
