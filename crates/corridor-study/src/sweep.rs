@@ -15,6 +15,11 @@
 //! it. `points.parquet`, `summary.parquet` and `manifest.json` are computed from the
 //! finished files in point order when every point is done, so they are byte-identical
 //! whether or not the sweep was interrupted.
+//!
+//! With `--shard I/N` a process computes only a contiguous slice of the points into a
+//! directory it shares with the other shards, and records itself in `shards/shard-<I>.json`
+//! (see [`corridor_output::shard`]); [`merge`] checks the set and then writes `sweep.json`
+//! and the tables with [`finish_dir`], exactly as one process does.
 
 use std::collections::BTreeMap;
 use std::fs;
