@@ -25,3 +25,7 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
 cargo build --release --quiet --bin corridor
 CORRIDOR_BIN="$PWD/target/release/corridor" .venv/bin/python -m pytest -q tests/python
+
+step "Slurm on localhost: a 4-task job array of a sharded sweep, merged (tests/slurm/run.sh)"
+cargo build --release --quiet --bin corridor
+tests/slurm/run.sh "$PWD/target/release/corridor"

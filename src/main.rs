@@ -10,13 +10,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
+use corridor_output::shard::{RunShardWriter, ShardKind};
 use corridor_output::{BatchWriter, OutputMeta};
-use corridor_runner::{Batch, run_batch};
+use corridor_runner::{Batch, Shard, run_batch};
 use corridor_scenario::Scenario;
 use corridor_study::calibrate::{
     Calibration, CalibrationConfig, Method, read_parameters, read_targets,
 };
-use corridor_study::{Design, Seeds, SweepConfig, SweepPlan};
+use corridor_study::{Design, Seeds, SweepConfig, SweepOutcome, SweepPlan};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Parser)]
@@ -39,6 +40,9 @@ enum Command {
     /// Run a scenario at many parameter points (a grid, parallel lists or a Latin hypercube)
     /// and write one Parquet dataset with a point column, points.parquet and summary.parquet.
     Sweep(SweepArgs),
+    /// Check that the shards in DIR (written with --shard I/N by `run` or `sweep`) form one
+    /// complete batch, then write its summary: the same bytes as one process computes.
+    Merge(MergeArgs),
     /// Fit bounded scenario parameters so simulated moments match targets (simulated method
     /// of moments), with simulated standard errors.
     Calibrate(CalibrateArgs),
@@ -95,6 +99,10 @@ struct SweepArgs {
     /// Output directory [default: output/<scenario name>-sweep].
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Compute only shard I of N (0-based) of the points, into --out shared by all shards;
+    /// `corridor merge` then writes the tables. For Slurm job arrays (docs/slurm.md).
+    #[arg(long, value_name = "I/N")]
+    shard: Option<Shard>,
     #[command(flatten)]
     study: StudyArgs,
 }
@@ -162,6 +170,16 @@ struct RunArgs {
     /// Replace the output directory if it exists.
     #[arg(long)]
     force: bool,
+    /// Compute only shard I of N (0-based) of the runs, into --out shared by all shards;
+    /// `corridor merge` then writes the summary. For Slurm job arrays (docs/slurm.md).
+    #[arg(long, value_name = "I/N")]
+    shard: Option<Shard>,
+}
+
+#[derive(Args)]
+struct MergeArgs {
+    /// The directory the shards were written to (their common --out).
+    dir: PathBuf,
 }
 
 fn main() -> ExitCode {
@@ -195,6 +213,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Sweep(args) => sweep_command(args),
         Command::Calibrate(args) => calibrate_command(args),
         Command::Plot(args) => plot_command(args),
+        Command::Merge(args) => merge_command(&args.dir),
     }
 }
 
@@ -228,6 +247,9 @@ fn run_batch_command(args: RunArgs) -> Result<()> {
         money_minor_unit: scenario.money_unit().to_string(),
         corridor_version: env!("CARGO_PKG_VERSION").to_string(),
     };
+    if let Some(shard) = args.shard {
+        return run_shard_command(&args, &scenario, meta, options, shard, &out);
+    }
     if out.exists() && !args.force {
         bail!(
             "output directory {} already exists: pass --force to replace it or --out DIR to write elsewhere",
@@ -275,6 +297,94 @@ fn run_batch_command(args: RunArgs) -> Result<()> {
     Ok(())
 }
 
+/// `corridor run --shard I/N`: this shard's slice of the runs into the shared directory.
+fn run_shard_command(
+    args: &RunArgs,
+    scenario: &Scenario,
+    meta: OutputMeta,
+    options: corridor_model::RecordOptions,
+    shard: Shard,
+    out: &Path,
+) -> Result<()> {
+    let runs = shard.range(meta.runs, "runs")?;
+    let mut writer = RunShardWriter::create(
+        out,
+        &meta,
+        options,
+        shard.index(),
+        shard.count(),
+        runs.clone(),
+        args.force,
+    )?;
+    let bar = progress_bar(u64::from(runs.end - runs.start));
+    let batch = Batch {
+        params: scenario.params(),
+        seed: meta.seed,
+        runs: runs.clone(),
+        options,
+        check_invariants: args.check,
+        threads: args.threads,
+    };
+    let interrupted = interrupt_flag()?;
+    let tick = || bar.inc(1);
+    run_batch(&batch, &tick, |records| {
+        if interrupted.load(Ordering::SeqCst) {
+            anyhow::bail!("interrupted: shard {shard} was not finished");
+        }
+        writer.write_run(&records).map_err(anyhow::Error::from)
+    })
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    bar.finish_and_clear();
+    let manifest = writer.finish()?;
+    eprintln!(
+        "shard {shard}: runs {}..{} of {} (seed {}) written to {}",
+        runs.start,
+        runs.end,
+        scenario.name(),
+        meta.seed,
+        out.display()
+    );
+    for f in &manifest.files {
+        eprintln!("  {:<32} {:>12} rows", f.name, f.rows);
+    }
+    Ok(())
+}
+
+/// `corridor merge DIR`: the summary of a sharded run or sweep.
+fn merge_command(dir: &Path) -> Result<()> {
+    let kind = corridor_output::shard::read_manifests(dir)?
+        .first()
+        .map(|(_, m)| m.kind);
+    let bar = spinner("{spinner} {msg}  {elapsed}");
+    bar.set_message(format!("merging {}", dir.display()));
+    match kind {
+        Some(ShardKind::Sweep) => {
+            let m = corridor_study::sweep::merge(dir)?;
+            bar.finish_and_clear();
+            eprintln!(
+                "{} points x {} runs (seed {}) merged in {}",
+                m.points,
+                m.runs,
+                m.seed,
+                dir.display()
+            );
+        }
+        _ => {
+            let m = corridor_output::shard::merge_run(dir)?;
+            bar.finish_and_clear();
+            eprintln!(
+                "{} runs of {} (seed {}, {} shards) merged in {}",
+                m.runs,
+                m.scenario,
+                m.seed,
+                m.shards.unwrap_or(1),
+                dir.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Sets a flag on Ctrl-C: studies stop after the work in flight and keep what is finished.
 fn interrupt_flag() -> Result<Arc<AtomicBool>> {
     let interrupted = Arc::new(AtomicBool::new(false));
@@ -309,27 +419,42 @@ fn sweep_command(args: SweepArgs) -> Result<()> {
             Seeds::Common
         },
         run: run_options(&args.study, &out),
+        shard: args.shard,
     })?;
+    let range = plan.point_range();
     if plan.finished_points() > 0 {
         eprintln!(
             "resuming: {} of {} points already finished in {}",
             plan.finished_points(),
-            plan.points(),
+            range.end - range.start,
             out.display()
         );
     }
     let interrupted = interrupt_flag()?;
     let bar = progress_bar(plan.remaining_runs());
     let tick = || bar.inc(1);
-    let manifest = plan.run(&tick, &interrupted)?;
+    let outcome = plan.run(&tick, &interrupted)?;
     bar.finish_and_clear();
-    eprintln!(
-        "{} points x {} runs (seed {}) written to {}",
-        manifest.points,
-        manifest.runs,
-        manifest.seed,
-        out.display()
-    );
+    match outcome {
+        SweepOutcome::Complete(manifest) => eprintln!(
+            "{} points x {} runs (seed {}) written to {}",
+            manifest.points,
+            manifest.runs,
+            manifest.seed,
+            out.display()
+        ),
+        SweepOutcome::Shard(m) => eprintln!(
+            "shard {}/{}: points {}..{} of {} x {} runs (seed {}) written to {}",
+            m.shard,
+            m.shards,
+            m.start,
+            m.end,
+            plan.points(),
+            m.runs,
+            m.seed,
+            out.display()
+        ),
+    }
     Ok(())
 }
 
@@ -383,7 +508,7 @@ fn calibrate_command(args: CalibrateArgs) -> Result<()> {
         );
     }
     let interrupted = interrupt_flag()?;
-    let bar = spinner();
+    let bar = spinner("{spinner} {pos} evaluations  {per_sec}  {msg}");
     let best = std::sync::Mutex::new(f64::INFINITY);
     let on_eval = |e: &corridor_study::calibrate::Evaluation| {
         let mut b = best.lock().expect("best lock");
@@ -444,16 +569,13 @@ fn plot_command(args: PlotArgs) -> Result<()> {
 }
 
 /// A counter of evaluations on an interactive terminal; hidden when piped or under CI.
-fn spinner() -> ProgressBar {
+fn spinner(template: &str) -> ProgressBar {
     let interactive = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
     if !interactive {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new_spinner();
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {pos} evaluations  {per_sec}  {msg}")
-            .expect("valid template"),
-    );
+    bar.set_style(ProgressStyle::with_template(template).expect("valid template"));
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     bar
 }

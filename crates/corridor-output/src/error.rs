@@ -108,6 +108,16 @@ pub enum OutputError {
         declared: u32,
     },
 
+    /// A directory of shards cannot be written to or merged: a shard is missing,
+    /// unfinished, of another batch, or a file is not what its shard's manifest says.
+    #[error("{}: {message}", .dir.display())]
+    Shards {
+        /// The output directory of the shards.
+        dir: PathBuf,
+        /// What is wrong, naming the shard or file.
+        message: String,
+    },
+
     /// A Parquet file read back does not have the expected columns or content.
     #[error("unexpected content in {}: {reason}", .path.display())]
     Format {

@@ -48,6 +48,7 @@
 #![warn(missing_docs)]
 
 mod error;
+pub mod shard;
 pub mod study;
 mod summary;
 mod table;
@@ -63,10 +64,10 @@ use corridor_model::{RecordOptions, RunRecords};
 use serde::{Deserialize, Serialize};
 
 pub use error::OutputError;
-pub use summary::summarize_daily;
+pub use summary::{summarize_daily, summarize_files};
 pub use table::RATE_UNIT;
 
-use table::{BanksTable, DailyTable, Layout, OperationsTable, SecuritiesTable, Sink, TradesTable};
+use table::{Layout, RunSinks};
 
 /// Name of the per-(run, day) file.
 pub const DAILY_FILE: &str = "daily.parquet";
@@ -120,6 +121,10 @@ pub struct Manifest {
     pub seed: u64,
     /// `OutputMeta::runs`.
     pub runs: u32,
+    /// The number of shards the batch was computed in (`corridor run --shard`, then
+    /// `corridor merge`); absent for a batch computed in one process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<u32>,
     /// The Parquet files, in the order daily, banks, trades, summary (absent ones omitted).
     pub files: Vec<ManifestFile>,
 }
@@ -132,11 +137,7 @@ pub struct BatchWriter {
     replace: bool,
     layout: Layout,
     summary_block_bytes: usize,
-    daily: Option<Sink<DailyTable>>,
-    banks: Option<Sink<BanksTable>>,
-    trades: Option<Sink<TradesTable>>,
-    operations: Option<Sink<OperationsTable>>,
-    securities: Option<Sink<SecuritiesTable>>,
+    sinks: Option<RunSinks>,
     last_run: Option<u32>,
     runs_written: u64,
     /// Set once the temporary directory has been renamed (or handed over); `Drop` then
@@ -204,55 +205,18 @@ impl BatchWriter {
             replace,
             layout,
             summary_block_bytes,
-            daily: None,
-            banks: None,
-            trades: None,
-            operations: None,
-            securities: None,
+            sinks: None,
             last_run: None,
             runs_written: 0,
             done: false,
         };
-        let cap = layout.batch_rows.max(1);
-        writer.daily = Some(Sink::create(
-            writer.temp_dir.join(DAILY_FILE),
-            DailyTable::fields(),
-            DailyTable::with_capacity(cap),
+        let dir = writer.temp_dir.clone();
+        writer.sinks = Some(RunSinks::create(
+            |table| Ok(dir.join(format!("{table}.parquet"))),
             &writer.meta,
+            options,
             layout,
         )?);
-        writer.operations = Some(Sink::create(
-            writer.temp_dir.join(OPERATIONS_FILE),
-            OperationsTable::fields(),
-            OperationsTable::with_capacity(cap),
-            &writer.meta,
-            layout,
-        )?);
-        writer.securities = Some(Sink::create(
-            writer.temp_dir.join(SECURITIES_FILE),
-            SecuritiesTable::fields(),
-            SecuritiesTable::with_capacity(cap),
-            &writer.meta,
-            layout,
-        )?);
-        if options.banks {
-            writer.banks = Some(Sink::create(
-                writer.temp_dir.join(BANKS_FILE),
-                BanksTable::fields(),
-                BanksTable::with_capacity(cap),
-                &writer.meta,
-                layout,
-            )?);
-        }
-        if options.trades {
-            writer.trades = Some(Sink::create(
-                writer.temp_dir.join(TRADES_FILE),
-                TradesTable::fields(),
-                TradesTable::with_capacity(cap),
-                &writer.meta,
-                layout,
-            )?);
-        }
         Ok(writer)
     }
 
@@ -273,36 +237,10 @@ impl BatchWriter {
         self.last_run = Some(run.run);
         self.runs_written += 1;
 
-        if let Some(sink) = self.daily.as_mut() {
-            for record in &run.days {
-                sink.table.append(run.run, record);
-                sink.row_appended()?;
-            }
-        }
-        if let Some(sink) = self.banks.as_mut() {
-            for record in &run.banks {
-                sink.table.append(run.run, record);
-                sink.row_appended()?;
-            }
-        }
-        if let Some(sink) = self.trades.as_mut() {
-            for record in &run.trades {
-                sink.table.append(run.run, record);
-                sink.row_appended()?;
-            }
-        }
-        if let Some(sink) = self.operations.as_mut() {
-            for record in &run.operations {
-                sink.table.append(run.run, record);
-                sink.row_appended()?;
-            }
-        }
-        if let Some(sink) = self.securities.as_mut() {
-            for record in &run.securities {
-                sink.table.append(run.run, record);
-                sink.row_appended()?;
-            }
-        }
+        self.sinks
+            .as_mut()
+            .expect("sinks are open until finish")
+            .append(run)?;
         Ok(())
     }
 
@@ -327,37 +265,19 @@ impl BatchWriter {
                 declared: self.meta.runs,
             });
         }
-        let mut files = Vec::new();
-        let daily = self.daily.take().expect("daily sink is open until finish");
-        let daily_path = daily.path().to_path_buf();
-        files.push(ManifestFile {
-            name: DAILY_FILE.into(),
-            rows: daily.close()?,
-        });
-        if let Some(sink) = self.banks.take() {
-            files.push(ManifestFile {
-                name: BANKS_FILE.into(),
-                rows: sink.close()?,
-            });
-        }
-        if let Some(sink) = self.trades.take() {
-            files.push(ManifestFile {
-                name: TRADES_FILE.into(),
-                rows: sink.close()?,
-            });
-        }
-        if let Some(sink) = self.operations.take() {
-            files.push(ManifestFile {
-                name: OPERATIONS_FILE.into(),
-                rows: sink.close()?,
-            });
-        }
-        if let Some(sink) = self.securities.take() {
-            files.push(ManifestFile {
-                name: SECURITIES_FILE.into(),
-                rows: sink.close()?,
-            });
-        }
+        let closed = self
+            .sinks
+            .take()
+            .expect("sinks are open until finish")
+            .close()?;
+        let daily_path = closed[0].1.clone();
+        let mut files: Vec<ManifestFile> = closed
+            .into_iter()
+            .map(|(table, _, rows)| ManifestFile {
+                name: format!("{table}.parquet"),
+                rows,
+            })
+            .collect();
         let (summary_rows, _blocks) = summary::summarize_daily_with(
             &daily_path,
             &self.temp_dir.join(SUMMARY_FILE),
@@ -375,6 +295,7 @@ impl BatchWriter {
             scenario: self.meta.scenario_name.clone(),
             seed: self.meta.seed,
             runs: self.meta.runs,
+            shards: None,
             files,
         };
         self.write_manifest(&manifest)?;
@@ -458,11 +379,9 @@ impl Drop for BatchWriter {
             return;
         }
         // Close file handles before removing the directory.
-        self.daily = None;
-        self.banks = None;
-        self.trades = None;
-        self.operations = None;
-        self.securities = None;
+        if let Some(mut sinks) = self.sinks.take() {
+            sinks.abandon();
+        }
         let _ = fs::remove_dir_all(&self.temp_dir);
     }
 }

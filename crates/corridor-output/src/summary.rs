@@ -1,23 +1,25 @@
 //! `summary.parquet`: exact per-day statistics across runs, computed in bounded memory.
 //!
-//! The daily file is read back (only the needed columns) once to learn the days, their dates
-//! and row counts, then once per *block* of consecutive days: each pass keeps only that
-//! block's values, so memory is bounded by the block budget however many runs there are.
+//! The daily file (or the shards' daily files, in order) is read back (only the needed
+//! columns) once to learn the days, their dates and row counts, and plans *blocks* of
+//! consecutive days whose values fit the memory budget. A second pass decodes the values
+//! once: the first block's stay in memory, every other block's go to a temporary file of
+//! its own, which is read back when the block's turn comes. Memory is bounded by the block
+//! budget however many runs there are, and the files are decoded twice, not once per block
+//! (with tens of thousands of runs, decoding dominated the cost of a summary).
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::builder::{Date32Builder, Float64Builder, UInt32Builder};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Date32Type, Float64Type, Int64Type, UInt32Type};
-use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch};
-use arrow_schema::{ArrowError, DataType, Field};
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field};
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{
-    ArrowPredicateFn, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder, RowFilter,
-};
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 
 use crate::table::{Layout, Sink, Table};
 use crate::{OutputError, OutputMeta};
@@ -129,6 +131,24 @@ pub fn summarize_daily(
     .map(|(rows, _blocks)| rows)
 }
 
+/// The summary of the rows of several daily files read one after the other, as if they
+/// were one file: the shards of a batch, in shard order, give the same bytes as the batch's
+/// own `daily.parquet`. Returns the row count.
+pub fn summarize_files(
+    daily_paths: &[PathBuf],
+    out_path: &Path,
+    meta: &OutputMeta,
+) -> Result<u64, OutputError> {
+    summarize_paths_with(
+        daily_paths,
+        out_path,
+        meta,
+        SUMMARY_BLOCK_BYTES,
+        Layout::default(),
+    )
+    .map(|(rows, _blocks)| rows)
+}
+
 /// [`summarize_daily`] with an explicit block budget (bytes of values per block) and file
 /// layout. Returns `(rows, blocks)`.
 pub(crate) fn summarize_daily_with(
@@ -138,7 +158,26 @@ pub(crate) fn summarize_daily_with(
     block_bytes: usize,
     layout: Layout,
 ) -> Result<(u64, usize), OutputError> {
-    let days = scan_days(daily_path)?;
+    summarize_paths_with(
+        &[daily_path.to_path_buf()],
+        out_path,
+        meta,
+        block_bytes,
+        layout,
+    )
+}
+
+pub(crate) fn summarize_paths_with(
+    daily_paths: &[PathBuf],
+    out_path: &Path,
+    meta: &OutputMeta,
+    block_bytes: usize,
+    layout: Layout,
+) -> Result<(u64, usize), OutputError> {
+    let mut days = BTreeMap::new();
+    for path in daily_paths {
+        scan_days(path, &mut days)?;
+    }
     let blocks = plan_blocks(&days, block_bytes);
 
     let mut sink = Sink::create(
@@ -148,8 +187,8 @@ pub(crate) fn summarize_daily_with(
         meta,
         layout,
     )?;
-    for block in &blocks {
-        summarize_block(daily_path, block, &mut sink)?;
+    if !blocks.is_empty() {
+        summarize_blocks(daily_paths, &blocks, out_path, &mut sink)?;
     }
     let rows = sink.close()?;
     Ok((rows, blocks.len()))
@@ -180,16 +219,12 @@ fn plan_blocks(days: &BTreeMap<u32, DayInfo>, block_bytes: usize) -> Vec<Block> 
 }
 
 /// Opens `path` reading only `columns`, after checking their types.
-///
-/// With `days = Some((first, last))`, only rows whose `day` lies in `first..=last` are
-/// returned, and the other columns are decoded only for those rows.
 fn open_projected(
     path: &Path,
     columns: &[(&str, DataType)],
-    days: Option<(u32, u32)>,
 ) -> Result<ParquetRecordBatchReader, OutputError> {
     let file = File::open(path).map_err(|e| OutputError::io(path, "opening", e))?;
-    let mut builder = ParquetRecordBatchReaderBuilder::try_new(file)
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| OutputError::parquet(path, e))?;
     for (name, expected) in columns {
         let field = builder
@@ -207,21 +242,6 @@ fn open_projected(
         }
     }
     let mask = ProjectionMask::columns(builder.parquet_schema(), columns.iter().map(|c| c.0));
-    if let Some((first, last)) = days {
-        let day_mask = ProjectionMask::columns(builder.parquet_schema(), ["day"]);
-        let predicate = ArrowPredicateFn::new(day_mask, move |batch: RecordBatch| {
-            let day = batch
-                .column(0)
-                .as_primitive_opt::<UInt32Type>()
-                .ok_or_else(|| ArrowError::SchemaError("column `day` is not UInt32".into()))?;
-            Ok(day
-                .values()
-                .iter()
-                .map(|&d| Some(first <= d && d <= last))
-                .collect::<BooleanArray>())
-        });
-        builder = builder.with_row_filter(RowFilter::new(vec![Box::new(predicate)]));
-    }
     builder
         .with_projection(mask)
         .with_batch_size(READ_BATCH_ROWS)
@@ -249,14 +269,12 @@ fn require_no_nulls(path: &Path, name: &str, array: &dyn Array) -> Result<(), Ou
     Ok(())
 }
 
-/// First pass: every day, its date and how many rows (runs) it has.
-fn scan_days(path: &Path) -> Result<BTreeMap<u32, DayInfo>, OutputError> {
+/// First pass: every day, its date and how many rows (runs) it has, added to `days`.
+fn scan_days(path: &Path, days: &mut BTreeMap<u32, DayInfo>) -> Result<(), OutputError> {
     let reader = open_projected(
         path,
         &[("day", DataType::UInt32), ("date", DataType::Date32)],
-        None,
     )?;
-    let mut days: BTreeMap<u32, DayInfo> = BTreeMap::new();
     for batch in reader {
         let batch = batch.map_err(|e| OutputError::arrow(path, e))?;
         let day = column(path, &batch, "day")?;
@@ -279,60 +297,233 @@ fn scan_days(path: &Path) -> Result<BTreeMap<u32, DayInfo>, OutputError> {
             info.rows += 1;
         }
     }
-    Ok(days)
+    Ok(())
 }
 
-/// One pass over the daily file for one block of days: collects the block's values,
-/// computes and appends its summary rows.
-fn summarize_block(
-    path: &Path,
-    block: &Block,
+/// Values of one block of days: `values[slot][var]`, in file order.
+type BlockValues = Vec<[Vec<f64>; 5]>;
+
+/// Bytes of one spilled row: day slot (u32), rate validity (u8), rate (f64), four money
+/// values (i64), little-endian.
+const SPILL_ROW_BYTES: usize = 4 + 1 + 8 + 4 * 8;
+
+/// Buffer of each block's spill file.
+const SPILL_BUFFER_BYTES: usize = 256 << 10;
+
+/// A block's values on disk, in a hidden temporary file next to the summary, removed when
+/// dropped.
+struct Spill {
+    path: PathBuf,
+    writer: Option<std::io::BufWriter<File>>,
+}
+
+impl Spill {
+    fn create(out_path: &Path, block: usize) -> Result<Spill, OutputError> {
+        let dir = out_path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let path = dir.join(format!(".summary-block-{block}.tmp-{}", std::process::id()));
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .map_err(|e| OutputError::io(&path, "creating temporary file", e))?;
+        Ok(Spill {
+            writer: Some(std::io::BufWriter::with_capacity(SPILL_BUFFER_BYTES, file)),
+            path,
+        })
+    }
+
+    #[inline]
+    fn push(&mut self, slot: u32, rate: Option<f64>, money: [i64; 4]) -> Result<(), OutputError> {
+        use std::io::Write;
+        let mut row = [0u8; SPILL_ROW_BYTES];
+        row[0..4].copy_from_slice(&slot.to_le_bytes());
+        row[4] = u8::from(rate.is_some());
+        row[5..13].copy_from_slice(&rate.unwrap_or(0.0).to_le_bytes());
+        for (k, m) in money.iter().enumerate() {
+            row[13 + 8 * k..21 + 8 * k].copy_from_slice(&m.to_le_bytes());
+        }
+        self.writer
+            .as_mut()
+            .expect("open until read back")
+            .write_all(&row)
+            .map_err(|e| OutputError::io(&self.path, "writing temporary file", e))
+    }
+
+    /// Reads the block's rows back into `values`, in the order they were written.
+    fn read_into(&mut self, values: &mut BlockValues) -> Result<(), OutputError> {
+        use std::io::{Read, Seek};
+        let io = |e| OutputError::io(&self.path, "reading temporary file", e);
+        let mut file = self
+            .writer
+            .take()
+            .expect("read back once")
+            .into_inner()
+            .map_err(|e| io(e.into_error()))?;
+        file.seek(std::io::SeekFrom::Start(0)).map_err(io)?;
+        let mut reader = std::io::BufReader::with_capacity(SPILL_BUFFER_BYTES, file);
+        let mut buf = vec![0u8; SPILL_ROW_BYTES * 4096];
+        loop {
+            let mut filled = 0;
+            while filled < buf.len() {
+                let n = reader.read(&mut buf[filled..]).map_err(io)?;
+                if n == 0 {
+                    break;
+                }
+                filled += n;
+            }
+            if filled % SPILL_ROW_BYTES != 0 {
+                return Err(OutputError::format(&self.path, "truncated temporary file"));
+            }
+            for row in buf[..filled].chunks_exact(SPILL_ROW_BYTES) {
+                let le8 = |i: usize| <[u8; 8]>::try_from(&row[i..i + 8]).expect("8 bytes");
+                let slot = u32::from_le_bytes(row[0..4].try_into().expect("4 bytes")) as usize;
+                let v = &mut values[slot];
+                if row[4] == 1 {
+                    v[0].push(f64::from_le_bytes(le8(5)));
+                }
+                for k in 0..4 {
+                    v[k + 1].push(i64::from_le_bytes(le8(13 + 8 * k)) as f64);
+                }
+            }
+            if filled < buf.len() {
+                return Ok(());
+            }
+        }
+    }
+}
+
+impl Drop for Spill {
+    fn drop(&mut self) {
+        self.writer = None;
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Where a day's values go: its block and its slot in the block.
+struct DaySlots {
+    days: Vec<u32>,
+    place: Vec<(usize, u32)>,
+}
+
+impl DaySlots {
+    fn new(blocks: &[Block]) -> DaySlots {
+        let mut days = Vec::new();
+        let mut place = Vec::new();
+        for (b, block) in blocks.iter().enumerate() {
+            for (slot, (day, _)) in block.iter().enumerate() {
+                days.push(*day);
+                place.push((b, slot as u32));
+            }
+        }
+        DaySlots { days, place }
+    }
+
+    /// The index of `day` in `days`, trying the one after `guess` first: rows of a run come
+    /// in day order, so that is almost always it.
+    #[inline]
+    fn find(&self, day: u32, guess: usize) -> Option<usize> {
+        if self.days.get(guess) == Some(&day) {
+            Some(guess)
+        } else {
+            self.days.binary_search(&day).ok()
+        }
+    }
+}
+
+/// One pass over every daily file: the first block's values are collected in memory, the
+/// other blocks' are appended to one temporary file each (in file order), so the files are
+/// decoded once however many blocks there are. Then each block is summarised in turn.
+fn summarize_blocks(
+    paths: &[PathBuf],
+    blocks: &[Block],
+    out_path: &Path,
     sink: &mut Sink<SummaryTable>,
 ) -> Result<(), OutputError> {
-    let first = block[0].0;
-    let last = block[block.len() - 1].0;
-    // values[slot][var]
-    let mut values: Vec<[Vec<f64>; 5]> = block
-        .iter()
-        .map(|(_, info)| std::array::from_fn(|_| Vec::with_capacity(info.rows as usize)))
-        .collect();
-    let block_days: Vec<u32> = block.iter().map(|(d, _)| *d).collect();
+    let new_values = |block: &Block| -> BlockValues {
+        block
+            .iter()
+            .map(|(_, info)| std::array::from_fn(|_| Vec::with_capacity(info.rows as usize)))
+            .collect()
+    };
+    let slots = DaySlots::new(blocks);
+    let mut first = new_values(&blocks[0]);
+    let mut spills: Vec<Option<Spill>> = vec![None];
+    for b in 1..blocks.len() {
+        spills.push(Some(Spill::create(out_path, b)?));
+    }
 
     let mut columns = vec![
         ("day", DataType::UInt32),
         ("overnight_rate_bp", DataType::Float64),
     ];
     columns.extend(SUMMARY_VARS[1..].iter().map(|v| (*v, DataType::Int64)));
-    let reader = open_projected(path, &columns, Some((first, last)))?;
-    for batch in reader {
-        let batch = batch.map_err(|e| OutputError::arrow(path, e))?;
-        let day_col = column(path, &batch, "day")?;
-        require_no_nulls(path, "day", day_col)?;
-        let day = day_col.as_primitive::<UInt32Type>();
-        let rate = column(path, &batch, SUMMARY_VARS[0])?.as_primitive::<Float64Type>();
-        let mut money = Vec::with_capacity(4);
-        for name in &SUMMARY_VARS[1..] {
-            let col = column(path, &batch, name)?;
-            require_no_nulls(path, name, col)?;
-            money.push(col.as_primitive::<Int64Type>());
-        }
-        for (i, &d) in day.values().iter().enumerate() {
-            if d < first || d > last {
-                continue;
+    for path in paths {
+        let path = path.as_path();
+        let reader = open_projected(path, &columns)?;
+        let mut next = 0usize;
+        for batch in reader {
+            let batch = batch.map_err(|e| OutputError::arrow(path, e))?;
+            let day_col = column(path, &batch, "day")?;
+            require_no_nulls(path, "day", day_col)?;
+            let day = day_col.as_primitive::<UInt32Type>();
+            let rate = column(path, &batch, SUMMARY_VARS[0])?.as_primitive::<Float64Type>();
+            let mut money = Vec::with_capacity(4);
+            for name in &SUMMARY_VARS[1..] {
+                let col = column(path, &batch, name)?;
+                require_no_nulls(path, name, col)?;
+                money.push(col.as_primitive::<Int64Type>().values());
             }
-            let Ok(slot) = block_days.binary_search(&d) else {
-                continue;
-            };
-            let v = &mut values[slot];
-            if rate.is_valid(i) {
-                v[0].push(rate.value(i));
-            }
-            for (k, m) in money.iter().enumerate() {
-                v[k + 1].push(m.value(i) as f64);
+            for (i, &d) in day.values().iter().enumerate() {
+                let Some(k) = slots.find(d, next) else {
+                    return Err(OutputError::format(
+                        path,
+                        format!("day {d} appeared after the days were counted"),
+                    ));
+                };
+                next = k + 1;
+                let (b, slot) = slots.place[k];
+                let r = rate.is_valid(i).then(|| rate.value(i));
+                let m = [money[0][i], money[1][i], money[2][i], money[3][i]];
+                if b == 0 {
+                    let v = &mut first[slot as usize];
+                    if let Some(r) = r {
+                        v[0].push(r);
+                    }
+                    for (k, x) in m.iter().enumerate() {
+                        v[k + 1].push(*x as f64);
+                    }
+                } else {
+                    spills[b]
+                        .as_mut()
+                        .expect("spill of a later block")
+                        .push(slot, r, m)?;
+                }
             }
         }
     }
 
+    append_block(&blocks[0], first, sink)?;
+    for (b, block) in blocks.iter().enumerate().skip(1) {
+        let mut spill = spills[b].take().expect("spilled once");
+        let mut values = new_values(block);
+        spill.read_into(&mut values)?;
+        drop(spill);
+        append_block(block, values, sink)?;
+    }
+    Ok(())
+}
+
+/// Computes and appends the summary rows of one block from its values.
+fn append_block(
+    block: &Block,
+    mut values: BlockValues,
+    sink: &mut Sink<SummaryTable>,
+) -> Result<(), OutputError> {
     for ((day, info), vals) in block.iter().zip(values.iter_mut()) {
         let t = &mut sink.table;
         t.day.append_value(*day);
@@ -375,10 +566,13 @@ fn compensated_sum(xs: impl Iterator<Item = f64>) -> f64 {
     sum + c
 }
 
-/// `[mean, std, p05, p25, p50, p75, p95]` of `values` (which it sorts).
+/// `[mean, std, p05, p25, p50, p75, p95]` of `values` (which it reorders).
 ///
 /// `std` is the sample standard deviation (ddof = 1), `None` below two values; quantiles use
-/// numpy's default "linear" method. Everything is `None` without values.
+/// numpy's default "linear" method. Everything is `None` without values. The quantiles need
+/// only the order statistics at and after each virtual index, so those (at most ten) are
+/// selected instead of sorting everything: the same values, as the k-th smallest under
+/// `total_cmp` is one value however it is found, in a fraction of a sort's time.
 pub(crate) fn describe(values: &mut [f64]) -> [Option<f64>; 7] {
     let n = values.len();
     if n == 0 {
@@ -391,30 +585,73 @@ pub(crate) fn describe(values: &mut [f64]) -> [Option<f64>; 7] {
     } else {
         None
     };
-    values.sort_unstable_by(f64::total_cmp);
+    let mut ranks: Vec<usize> = QUANTILES
+        .iter()
+        .flat_map(|&q| {
+            let (lo, hi, _) = linear_position(n, q);
+            [lo, hi]
+        })
+        .collect();
+    ranks.sort_unstable();
+    ranks.dedup();
+    let mut order_stats = Vec::with_capacity(ranks.len());
+    select_ranks(values, 0, &ranks, &mut order_stats);
+    let at = |rank: usize| -> f64 {
+        order_stats
+            .iter()
+            .find(|(r, _)| *r == rank)
+            .map(|(_, x)| *x)
+            .expect("every needed rank is selected")
+    };
     let mut out = [None; 7];
     out[0] = Some(mean);
     out[1] = std;
-    for (j, q) in QUANTILES.iter().enumerate() {
-        out[2 + j] = Some(quantile_linear(values, *q));
+    for (j, &q) in QUANTILES.iter().enumerate() {
+        let (lo, hi, t) = linear_position(n, q);
+        out[2 + j] = Some(lerp(at(lo), at(hi), t));
     }
     out
 }
 
-/// numpy's `quantile(..., method="linear")` of sorted, non-empty `sorted`:
-/// virtual index `h = (n - 1) q`, then the same lerp numpy uses (`a + t (b - a)`, or
-/// `b - (1 - t)(b - a)` when `t >= 0.5`).
-pub(crate) fn quantile_linear(sorted: &[f64], q: f64) -> f64 {
-    let n = sorted.len();
+/// Puts the order statistics of `ranks` (sorted, distinct, relative to the whole slice of
+/// which `values` starts at `offset`) into `out` as `(rank, value)`: selects the middle rank,
+/// then recurses into the parts below and above it.
+fn select_ranks(values: &mut [f64], offset: usize, ranks: &[usize], out: &mut Vec<(usize, f64)>) {
+    if ranks.is_empty() {
+        return;
+    }
+    let mid = ranks.len() / 2;
+    let k = ranks[mid] - offset;
+    let (below, kth, above) = values.select_nth_unstable_by(k, f64::total_cmp);
+    out.push((ranks[mid], *kth));
+    select_ranks(below, offset, &ranks[..mid], out);
+    select_ranks(above, offset + k + 1, &ranks[mid + 1..], out);
+}
+
+/// numpy's linear method for `n` values: the ranks below and above the virtual index
+/// `h = (n - 1) q`, and its fraction.
+fn linear_position(n: usize, q: f64) -> (usize, usize, f64) {
     let h = (n - 1) as f64 * q;
     let lo = (h.floor() as usize).min(n - 1);
     let hi = (lo + 1).min(n - 1);
-    let t = h - lo as f64;
-    let (a, b) = (sorted[lo], sorted[hi]);
+    (lo, hi, h - lo as f64)
+}
+
+/// numpy's lerp: `a + t (b - a)`, or `b - (1 - t)(b - a)` when `t >= 0.5`.
+fn lerp(a: f64, b: f64, t: f64) -> f64 {
     let diff = b - a;
     if t >= 0.5 {
         b - diff * (1.0 - t)
     } else {
         a + diff * t
     }
+}
+
+/// numpy's `quantile(..., method="linear")` of sorted, non-empty `sorted`:
+/// virtual index `h = (n - 1) q`, then the same lerp numpy uses (`a + t (b - a)`, or
+/// `b - (1 - t)(b - a)` when `t >= 0.5`).
+#[cfg(test)]
+pub(crate) fn quantile_linear(sorted: &[f64], q: f64) -> f64 {
+    let (lo, hi, t) = linear_position(sorted.len(), q);
+    lerp(sorted[lo], sorted[hi], t)
 }

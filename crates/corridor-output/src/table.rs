@@ -432,3 +432,146 @@ impl<T: Table> Sink<T> {
         &self.path
     }
 }
+
+// ---- one run batch's record files -------------------------------------------------------
+
+/// The record tables of a batch (or of one shard of it), in the order files are listed:
+/// daily, banks, trades, operations, securities. Banks and trades only when requested.
+/// Shared by [`crate::BatchWriter`] and [`crate::shard::RunShardWriter`], which differ only
+/// in where the files go.
+pub(crate) struct RunSinks {
+    daily: Option<Sink<DailyTable>>,
+    banks: Option<Sink<BanksTable>>,
+    trades: Option<Sink<TradesTable>>,
+    operations: Option<Sink<OperationsTable>>,
+    securities: Option<Sink<SecuritiesTable>>,
+}
+
+impl RunSinks {
+    /// Opens each table's file at `path_of(table)` (table: "daily", "banks", ...).
+    pub(crate) fn create(
+        mut path_of: impl FnMut(&'static str) -> Result<PathBuf, OutputError>,
+        meta: &OutputMeta,
+        options: corridor_model::RecordOptions,
+        layout: Layout,
+    ) -> Result<Self, OutputError> {
+        let cap = layout.batch_rows.max(1);
+        let mut sinks = RunSinks {
+            daily: None,
+            banks: None,
+            trades: None,
+            operations: None,
+            securities: None,
+        };
+        sinks.daily = Some(Sink::create(
+            path_of("daily")?,
+            DailyTable::fields(),
+            DailyTable::with_capacity(cap),
+            meta,
+            layout,
+        )?);
+        if options.banks {
+            sinks.banks = Some(Sink::create(
+                path_of("banks")?,
+                BanksTable::fields(),
+                BanksTable::with_capacity(cap),
+                meta,
+                layout,
+            )?);
+        }
+        if options.trades {
+            sinks.trades = Some(Sink::create(
+                path_of("trades")?,
+                TradesTable::fields(),
+                TradesTable::with_capacity(cap),
+                meta,
+                layout,
+            )?);
+        }
+        sinks.operations = Some(Sink::create(
+            path_of("operations")?,
+            OperationsTable::fields(),
+            OperationsTable::with_capacity(cap),
+            meta,
+            layout,
+        )?);
+        sinks.securities = Some(Sink::create(
+            path_of("securities")?,
+            SecuritiesTable::fields(),
+            SecuritiesTable::with_capacity(cap),
+            meta,
+            layout,
+        )?);
+        Ok(sinks)
+    }
+
+    /// Appends one run's rows to every open table (rows of tables not requested are
+    /// dropped).
+    pub(crate) fn append(&mut self, run: &corridor_model::RunRecords) -> Result<(), OutputError> {
+        fn rows<T: Table, R>(
+            sink: &mut Option<Sink<T>>,
+            run: u32,
+            records: &[R],
+            append: impl Fn(&mut T, u32, &R),
+        ) -> Result<(), OutputError> {
+            if let Some(sink) = sink.as_mut() {
+                for record in records {
+                    append(&mut sink.table, run, record);
+                    sink.row_appended()?;
+                }
+            }
+            Ok(())
+        }
+        rows(&mut self.daily, run.run, &run.days, DailyTable::append)?;
+        rows(&mut self.banks, run.run, &run.banks, BanksTable::append)?;
+        rows(&mut self.trades, run.run, &run.trades, TradesTable::append)?;
+        rows(
+            &mut self.operations,
+            run.run,
+            &run.operations,
+            OperationsTable::append,
+        )?;
+        rows(
+            &mut self.securities,
+            run.run,
+            &run.securities,
+            SecuritiesTable::append,
+        )?;
+        Ok(())
+    }
+
+    /// Closes every file: (table, path written, rows), in listing order.
+    pub(crate) fn close(mut self) -> Result<Vec<(&'static str, PathBuf, u64)>, OutputError> {
+        fn done<T: Table>(
+            out: &mut Vec<(&'static str, PathBuf, u64)>,
+            table: &'static str,
+            sink: Option<Sink<T>>,
+        ) -> Result<(), OutputError> {
+            if let Some(sink) = sink {
+                let path = sink.path().to_path_buf();
+                out.push((table, path, sink.close()?));
+            }
+            Ok(())
+        }
+        let mut out = Vec::new();
+        done(&mut out, "daily", self.daily.take())?;
+        done(&mut out, "banks", self.banks.take())?;
+        done(&mut out, "trades", self.trades.take())?;
+        done(&mut out, "operations", self.operations.take())?;
+        done(&mut out, "securities", self.securities.take())?;
+        Ok(out)
+    }
+
+    /// The paths of files still open (closing their handles): what to remove when a batch
+    /// is abandoned.
+    pub(crate) fn abandon(&mut self) -> Vec<PathBuf> {
+        let mut paths = Vec::new();
+        let mut push = |p: Option<PathBuf>| paths.extend(p);
+        push(self.daily.take().map(|s| s.path().to_path_buf()));
+        push(self.banks.take().map(|s| s.path().to_path_buf()));
+        push(self.trades.take().map(|s| s.path().to_path_buf()));
+        push(self.operations.take().map(|s| s.path().to_path_buf()));
+        push(self.securities.take().map(|s| s.path().to_path_buf()));
+        paths
+    }
+}

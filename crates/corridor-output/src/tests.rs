@@ -16,7 +16,9 @@ use corridor_model::{
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use crate::summary::{STATS, SUMMARY_VARS, describe, quantile_linear, summarize_daily_with};
+use crate::summary::{
+    STATS, SUMMARY_VARS, describe, quantile_linear, summarize_daily_with, summarize_paths_with,
+};
 use crate::table::{DailyTable, Layout, Table, schema_with_meta, writer_properties};
 use crate::*;
 
@@ -1373,4 +1375,136 @@ fn calibration_columns_take_their_moment_unit() {
     // A name no rule places gets no unit rather than a guess.
     assert_eq!(unit("mystery", DataType::Float64), None);
     assert_eq!(unit("mystery_mean", DataType::Float64), None);
+}
+
+// ---- shards -----------------------------------------------------------------------------
+
+/// Shards of a batch, written by `RunShardWriter` and merged, give the summary bytes of the
+/// batch written whole; so does summarising their files with blocks of days small enough
+/// that every block but the first is spilled to a temporary file, which is removed.
+#[test]
+fn shards_summarise_to_the_bytes_of_the_whole_batch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = synthetic_runs(11, 11);
+    let whole = tmp.path().join("whole");
+    write_batch(&whole, &runs, all_options(), Layout::default(), usize::MAX);
+    let want = fs::read(whole.join(SUMMARY_FILE)).unwrap();
+
+    let sharded = tmp.path().join("sharded");
+    for (index, range) in [(0u32, 0u32..3u32), (1, 3..7), (2, 7..11)] {
+        let mut w = shard::RunShardWriter::create(
+            &sharded,
+            &meta(11),
+            all_options(),
+            index,
+            3,
+            range.clone(),
+            false,
+        )
+        .unwrap();
+        for run in &runs[range.start as usize..range.end as usize] {
+            w.write_run(run).unwrap();
+        }
+        let m = w.finish().unwrap();
+        assert!(m.complete);
+        let names: Vec<&str> = m
+            .files
+            .iter()
+            .map(|f| f.name.split('/').next().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            ["daily", "banks", "trades", "operations", "securities"]
+        );
+    }
+    let manifest = shard::merge_run(&sharded).unwrap();
+    assert_eq!(manifest.shards, Some(3));
+    assert_eq!(fs::read(sharded.join(SUMMARY_FILE)).unwrap(), want);
+
+    let parts: Vec<PathBuf> = (0..3)
+        .map(|i| sharded.join(shard::part_path("daily", i)))
+        .collect();
+    let row_bytes = SUMMARY_VARS.len() * 8;
+    let out_dir = tmp.path().join("blocks");
+    fs::create_dir(&out_dir).unwrap();
+    let out = out_dir.join("summary.parquet");
+    let (rows, blocks) = summarize_paths_with(
+        &parts,
+        &out,
+        &meta(11),
+        11 * row_bytes * 3,
+        Layout::default(),
+    )
+    .unwrap();
+    assert_eq!((rows, blocks), (11, 4));
+    assert_eq!(
+        fs::read(&out).unwrap(),
+        want,
+        "spilled blocks change the bytes"
+    );
+    assert_eq!(
+        dir_entries(&out_dir),
+        ["summary.parquet"],
+        "temporary files left"
+    );
+}
+
+/// A shard writer refuses runs outside its slice, and a shard dropped unfinished leaves no
+/// temporary file and a manifest that says it is not complete.
+#[test]
+fn a_shard_takes_only_its_runs_and_an_unfinished_one_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = synthetic_runs(4, 3);
+    let dir = tmp.path().join("s");
+    let mut w =
+        shard::RunShardWriter::create(&dir, &meta(4), RecordOptions::default(), 1, 2, 2..4, false)
+            .unwrap();
+    let e = w.write_run(&runs[1]).unwrap_err().to_string();
+    assert!(e.contains("run 1 is outside shard 1/2 (runs 2..4)"), "{e}");
+    w.write_run(&runs[2]).unwrap();
+    drop(w);
+    let m: shard::ShardManifest =
+        serde_json::from_str(&fs::read_to_string(dir.join(shard::manifest_path(1))).unwrap())
+            .unwrap();
+    assert!(!m.complete && m.files.is_empty());
+    assert_eq!(
+        dir_entries(&dir.join("daily/shard=1")),
+        Vec::<String>::new()
+    );
+    let e = shard::merge_run(&dir).unwrap_err().to_string();
+    assert!(
+        e.contains("1 of 2 shards missing") && e.contains("shard 0;"),
+        "{e}"
+    );
+}
+
+/// The quantiles found by selecting order statistics are bit for bit those of sorting
+/// first, for every length from 1 to 80, with ties, signed zeros and negative values.
+#[test]
+fn selected_quantiles_equal_sorted_quantiles_bit_for_bit() {
+    let mut rng = Lcg(99);
+    for n in 1..=80usize {
+        for _ in 0..5 {
+            let values: Vec<f64> = (0..n)
+                .map(|_| match rng.next() % 7 {
+                    0 => 0.0,
+                    1 => -0.0,
+                    2 => 12.5,
+                    _ => (rng.next() % 20_001) as f64 / 7.0 - 1_000.0,
+                })
+                .collect();
+            let mut sorted = values.clone();
+            sorted.sort_unstable_by(f64::total_cmp);
+            let mut shuffled = values;
+            let got = describe(&mut shuffled);
+            for (j, q) in [0.05, 0.25, 0.5, 0.75, 0.95].iter().enumerate() {
+                let want = quantile_linear(&sorted, *q);
+                assert_eq!(
+                    got[2 + j].map(f64::to_bits),
+                    Some(want.to_bits()),
+                    "n {n}, q {q}"
+                );
+            }
+        }
+    }
 }

@@ -217,3 +217,152 @@ pub fn simulate_items(
             .collect()
     })
 }
+
+/// One of `count` equal slices of a batch's runs or a sweep's points, so that `count`
+/// independent processes (for example the tasks of a Slurm job array) together compute
+/// exactly the work of one process. Shards are numbered from 0, like
+/// `SLURM_ARRAY_TASK_ID` under `--array=0-<count-1>`.
+///
+/// Shard `index` gets the contiguous indices `floor(index·N/count) .. floor((index+1)·N/count)`
+/// of `N` items: contiguous, so that reading the shards in shard order reads the items in
+/// order, and a run's random stream depends only on (seed, run), never on the shard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    index: u32,
+    count: u32,
+}
+
+/// Why a `--shard` value was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShardError(String);
+
+impl std::fmt::Display for ShardError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ShardError {}
+
+impl Shard {
+    /// Shard `index` of `count` (0-based); errors unless `index < count`.
+    pub fn new(index: u32, count: u32) -> Result<Shard, ShardError> {
+        if count == 0 {
+            return Err(ShardError(format!(
+                "--shard {index}/0: the number of shards must be at least 1"
+            )));
+        }
+        if index >= count {
+            return Err(ShardError(format!(
+                "--shard {index}/{count}: shards are numbered 0 to {} (0-based, like \
+                 SLURM_ARRAY_TASK_ID with --array=0-{})",
+                count - 1,
+                count - 1
+            )));
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// The 0-based shard number.
+    pub fn index(self) -> u32 {
+        self.index
+    }
+
+    /// The number of shards.
+    pub fn count(self) -> u32 {
+        self.count
+    }
+
+    /// This shard's slice of `items` items (runs or points). Errors when there are fewer
+    /// items than shards, so that no shard is empty (`what` names the items in the message).
+    pub fn range(self, items: u32, what: &str) -> Result<Range<u32>, ShardError> {
+        if items < self.count {
+            return Err(ShardError(format!(
+                "--shard {self}: {items} {what} cannot be split into {} shards; use at most \
+                 {items} shards",
+                self.count
+            )));
+        }
+        let bound = |i: u32| (u64::from(i) * u64::from(items) / u64::from(self.count)) as u32;
+        Ok(bound(self.index)..bound(self.index + 1))
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl std::str::FromStr for Shard {
+    type Err = ShardError;
+
+    /// Parses `i/n`, e.g. `3/64`.
+    fn from_str(s: &str) -> Result<Shard, ShardError> {
+        let bad = || {
+            ShardError(format!(
+                "--shard {s}: expected INDEX/COUNT with 0 <= INDEX < COUNT, e.g. 0/4 \
+                 (in a Slurm array: $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT)"
+            ))
+        };
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let i: u32 = i.trim().parse().map_err(|_| bad())?;
+        let n: u32 = n.trim().parse().map_err(|_| bad())?;
+        Shard::new(i, n)
+    }
+}
+
+#[cfg(test)]
+mod shard_tests {
+    use super::*;
+
+    /// The shards of any split are disjoint, contiguous, in order, cover every item once
+    /// and differ in size by at most one.
+    #[test]
+    fn shards_partition_the_items_in_order() {
+        for items in [1u32, 2, 7, 64, 100, 1000, 64_000, u32::MAX] {
+            for count in [1u32, 2, 3, 4, 7, 64] {
+                if count > items {
+                    continue;
+                }
+                let mut next = 0u32;
+                let mut sizes = Vec::new();
+                for index in 0..count {
+                    let r = Shard::new(index, count)
+                        .unwrap()
+                        .range(items, "runs")
+                        .unwrap();
+                    assert_eq!(r.start, next, "{index}/{count} of {items}");
+                    assert!(r.end > r.start, "{index}/{count} of {items} is empty");
+                    sizes.push(r.end - r.start);
+                    next = r.end;
+                }
+                assert_eq!(next, items);
+                let (lo, hi) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
+                assert!(hi - lo <= 1, "{count} shards of {items}: sizes {lo}..{hi}");
+            }
+        }
+    }
+
+    #[test]
+    fn bad_shard_values_are_refused_with_the_rule() {
+        assert_eq!("3/64".parse::<Shard>().unwrap(), Shard::new(3, 64).unwrap());
+        for bad in ["4/4", "1/0", "x/4", "4", "-1/4", "1/4/2", ""] {
+            let e = bad.parse::<Shard>().unwrap_err().to_string();
+            assert!(e.starts_with(&format!("--shard {bad}")), "{bad}: {e}");
+        }
+        assert!(
+            "4/4"
+                .parse::<Shard>()
+                .unwrap_err()
+                .to_string()
+                .contains("0 to 3")
+        );
+        let e = Shard::new(2, 5).unwrap().range(3, "points").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("3 points cannot be split into 5 shards"),
+            "{e}"
+        );
+    }
+}

@@ -33,6 +33,10 @@ pub enum StudyError {
         cause: ScenarioError,
     },
 
+    /// `--shard I/N` cannot split this sweep (more shards than points).
+    #[error(transparent)]
+    Shard(#[from] corridor_runner::ShardError),
+
     /// An output file could not be written or read.
     #[error(transparent)]
     Output(#[from] OutputError),

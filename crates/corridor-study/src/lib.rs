@@ -27,7 +27,7 @@ pub mod sweep;
 
 pub use design::{Design, DesignKind};
 pub use error::StudyError;
-pub use sweep::{Seeds, SweepConfig, SweepManifest, SweepPlan};
+pub use sweep::{Seeds, SweepConfig, SweepManifest, SweepOutcome, SweepPlan};
 
 /// The run options a sweep and a calibration share.
 #[derive(Clone, Debug)]

@@ -15,6 +15,11 @@
 //! it. `points.parquet`, `summary.parquet` and `manifest.json` are computed from the
 //! finished files in point order when every point is done, so they are byte-identical
 //! whether or not the sweep was interrupted.
+//!
+//! With `--shard I/N` a process computes only a contiguous slice of the points into a
+//! directory it shares with the other shards, and records itself in `shards/shard-<I>.json`
+//! (see [`corridor_output::shard`]); [`merge`] checks the set and then writes `sweep.json`
+//! and the tables with [`finish_dir`], exactly as one process does.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -22,11 +27,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use corridor_model::{Population, RecordOptions};
+use corridor_output::shard::{self, ShardKind, ShardManifest};
 use corridor_output::study::{
     Column, DailyPartWriter, is_temp_name, read_numeric_columns, write_table,
 };
 use corridor_output::{ManifestFile, OutputMeta};
-use corridor_runner::{WorkItem, population, simulate_items, thread_pool};
+use corridor_runner::{Shard, WorkItem, population, simulate_items, thread_pool};
 use corridor_scenario::Scenario;
 use serde::{Deserialize, Serialize};
 
@@ -71,6 +77,9 @@ pub struct SweepConfig {
     pub seeds: Seeds,
     /// Runs, seed, output and the other options every study shares.
     pub run: crate::RunOptions,
+    /// Compute only this shard's slice of the points (`--shard I/N`); `merge` then writes
+    /// the tables a single process writes.
+    pub shard: Option<Shard>,
 }
 
 /// The definition stored in `sweep.json`; a resumed sweep must have the same.
@@ -115,6 +124,19 @@ pub struct SweepPlan {
     money_unit: String,
     /// Points whose file is not there yet.
     todo: Vec<u32>,
+    /// The points this process computes: all, or a shard's slice.
+    range: std::ops::Range<u32>,
+    /// The shard's manifest, when sharded.
+    shard: Option<ShardManifest>,
+}
+
+/// What [`SweepPlan::run`] finished.
+#[derive(Clone, Debug)]
+pub enum SweepOutcome {
+    /// The whole sweep, with its tables.
+    Complete(SweepManifest),
+    /// One shard's points; `corridor merge` writes the tables once every shard is done.
+    Shard(ShardManifest),
 }
 
 /// File name of the sweep definition.
@@ -175,6 +197,23 @@ impl SweepPlan {
             money_unit: base.money_unit().to_owned(),
         };
         let out = &config.run.out;
+        let points = design.len() as u32;
+        if let Some(shard) = config.shard {
+            let range = shard.range(points, "points")?;
+            let manifest = prepare_shard(&config, &spec, shard, range.clone())?;
+            let todo = range
+                .clone()
+                .filter(|&p| !out.join(part_path(p)).exists())
+                .collect();
+            return Ok(SweepPlan {
+                money_unit: base.money_unit().to_owned(),
+                config,
+                spec,
+                todo,
+                range,
+                shard: Some(manifest),
+            });
+        }
         let spec_path = out.join(SWEEP_FILE);
         if out.exists() {
             if config.run.resume {
@@ -215,7 +254,7 @@ impl SweepPlan {
             fs::create_dir_all(out.join("daily")).map_err(|e| io_error(out, "creating", e))?;
             write_json_atomic(&spec_path, &spec)?;
         }
-        let todo = (0..design.len() as u32)
+        let todo = (0..points)
             .filter(|&p| !out.join(part_path(p)).exists())
             .collect();
         Ok(SweepPlan {
@@ -223,6 +262,8 @@ impl SweepPlan {
             config,
             spec,
             todo,
+            range: 0..points,
+            shard: None,
         })
     }
 
@@ -241,9 +282,14 @@ impl SweepPlan {
         self.spec.seed
     }
 
-    /// Points already finished (found on `--resume`).
+    /// Points already finished (found on `--resume`), of those this process computes.
     pub fn finished_points(&self) -> u32 {
-        self.points() - self.todo.len() as u32
+        (self.range.end - self.range.start) - self.todo.len() as u32
+    }
+
+    /// The points this process computes: all of them, or the shard's slice.
+    pub fn point_range(&self) -> std::ops::Range<u32> {
+        self.range.clone()
     }
 
     /// Runs still to simulate, for a progress bar.
@@ -252,13 +298,14 @@ impl SweepPlan {
     }
 
     /// Runs the unfinished points, then writes `points.parquet`, `summary.parquet` and
-    /// `manifest.json`. `progress` is called once per finished run; `interrupted` is polled
-    /// between chunks (finished points stay on disk).
+    /// `manifest.json` (or, for a shard, marks its manifest complete). `progress` is called
+    /// once per finished run; `interrupted` is polled between chunks (finished points stay
+    /// on disk).
     pub fn run(
         &self,
         progress: &(dyn Fn() + Sync),
         interrupted: &AtomicBool,
-    ) -> Result<SweepManifest, StudyError> {
+    ) -> Result<SweepOutcome, StudyError> {
         let pool = thread_pool(self.config.run.threads).map_err(StudyError::ThreadPool)?;
         let runs = self.spec.runs;
         // Work item i is run i % runs of the (i / runs)-th unfinished point, generated chunk
@@ -326,7 +373,26 @@ impl SweepPlan {
                 }
             }
         }
-        finish_dir(&self.config.run.out)
+        let out = &self.config.run.out;
+        match &self.shard {
+            None => finish_dir(out).map(SweepOutcome::Complete),
+            Some(manifest) => {
+                let mut manifest = manifest.clone();
+                for p in self.range.clone() {
+                    let rel = part_path(p);
+                    manifest.files.push(ManifestFile {
+                        name: rel.to_string_lossy().replace('\\', "/"),
+                        rows: shard::parquet_rows(&out.join(&rel))?,
+                    });
+                }
+                manifest.complete = true;
+                shard::write_json_atomic(
+                    &out.join(shard::manifest_path(manifest.shard)),
+                    &manifest,
+                )?;
+                Ok(SweepOutcome::Shard(manifest))
+            }
+        }
     }
 
     fn point_seed(&self, p: u32) -> u64 {
@@ -345,17 +411,180 @@ impl SweepPlan {
     }
 }
 
+/// Checks and prepares a shared sweep directory for shard `shard` (points `range`) and
+/// writes the shard's manifest, marked incomplete. A directory holding shards is normal;
+/// refused are: shards of another sweep there, this shard already finished (unless --force
+/// starts it over, or --resume finds nothing to do), and points of this shard left by an
+/// interrupted attempt without --resume or --force.
+fn prepare_shard(
+    config: &SweepConfig,
+    spec: &SweepSpec,
+    shard: Shard,
+    range: std::ops::Range<u32>,
+) -> Result<ShardManifest, StudyError> {
+    let out = &config.run.out;
+    let manifest = ShardManifest {
+        corridor_version: spec.corridor_version.clone(),
+        kind: ShardKind::Sweep,
+        shard: shard.index(),
+        shards: shard.count(),
+        scenario: spec.scenario.clone(),
+        scenario_sha256: shard::sha256_hex(&spec.scenario_toml),
+        seed: spec.seed,
+        runs: spec.runs,
+        start: range.start,
+        end: range.end,
+        complete: false,
+        files: Vec::new(),
+        batch: serde_json::to_value(spec).expect("plain data serialises"),
+    };
+    let resume = config.run.resume;
+    let force = config.run.force;
+    let spec_path = out.join(SWEEP_FILE);
+    if spec_path.exists() {
+        let stored = read_spec(out)?;
+        if let Some(field) = spec_difference(&stored, spec) {
+            return Err(StudyError::Resume {
+                dir: out.clone(),
+                message: format!(
+                    "holds another sweep ({SWEEP_FILE}: a different {field}): write shards to \
+                     another --out"
+                ),
+            });
+        }
+    }
+    fs::create_dir_all(out.join("daily")).map_err(|e| io_error(out, "creating", e))?;
+    fs::create_dir_all(out.join(shard::SHARDS_DIR)).map_err(|e| io_error(out, "creating", e))?;
+    shard::check_before_start(out, &manifest, resume || force)?;
+    let merged = [
+        "manifest.json",
+        "summary.parquet",
+        "points.parquet",
+        SWEEP_FILE,
+    ];
+    if merged.iter().any(|f| out.join(f).exists()) {
+        if !force {
+            return Err(StudyError::Resume {
+                dir: out.clone(),
+                message: format!(
+                    "the shards here are already merged (manifest.json): pass --force to compute \
+                     shard {shard} again (the merged files are removed)"
+                ),
+            });
+        }
+        for f in merged {
+            let p = out.join(f);
+            if p.exists() {
+                fs::remove_file(&p).map_err(|e| io_error(&p, "removing", e))?;
+            }
+        }
+    }
+    let own = out.join(shard::manifest_path(shard.index()));
+    let finished: Vec<u32> = range
+        .clone()
+        .filter(|&p| out.join(part_path(p)).exists())
+        .collect();
+    if force {
+        for &p in &finished {
+            let path = out.join(part_path(p));
+            fs::remove_file(&path).map_err(|e| io_error(&path, "removing", e))?;
+        }
+    } else if !finished.is_empty() && !resume {
+        return Err(StudyError::Resume {
+            dir: out.clone(),
+            message: format!(
+                "{} points of shard {shard} are already there (an interrupted or finished \
+                 attempt): pass --resume to continue it or --force to start it over",
+                finished.len()
+            ),
+        });
+    }
+    if resume || force {
+        for p in range.clone() {
+            let dir = out.join(part_path(p));
+            let dir = dir.parent().expect("part paths have a directory");
+            if dir.is_dir() {
+                remove_temp_files_in(dir)?;
+            }
+        }
+    }
+    shard::write_json_atomic(&own, &manifest)?;
+    Ok(manifest)
+}
+
+/// Merges the shards of a `corridor sweep --shard` directory: checks that they form one
+/// complete sweep, then writes `sweep.json`, `points.parquet`, `summary.parquet` and
+/// `manifest.json` exactly as a sweep in one process does ([`finish_dir`]), byte for byte.
+pub fn merge(dir: &Path) -> Result<SweepManifest, StudyError> {
+    let points_of = |m: &ShardManifest| -> Result<u32, corridor_output::OutputError> {
+        let spec: SweepSpec = serde_json::from_value(m.batch.clone()).map_err(|e| {
+            corridor_output::OutputError::Shards {
+                dir: dir.to_path_buf(),
+                message: format!(
+                    "{}: not a sweep definition ({e})",
+                    shard::manifest_path(m.shard).display()
+                ),
+            }
+        })?;
+        Ok(spec.values.len() as u32)
+    };
+    let shards = shard::complete_set(dir, points_of)?;
+    let first = &shards[0];
+    if first.kind != ShardKind::Sweep {
+        return Err(StudyError::Resume {
+            dir: dir.to_path_buf(),
+            message: "holds shards of `corridor run`, not of a sweep".into(),
+        });
+    }
+    let spec: SweepSpec =
+        serde_json::from_value(first.batch.clone()).expect("checked by complete_set");
+    let n = spec.values.len() as u32;
+    let owned = |name: &str| {
+        name.strip_prefix("point=")
+            .and_then(|p| p.parse::<u32>().ok())
+            .is_some_and(|p| p < n && format!("point={p}") == name)
+    };
+    let stray = shard::stray_partitions(dir, "daily", &owned)?;
+    if !stray.is_empty() {
+        return Err(StudyError::Resume {
+            dir: dir.to_path_buf(),
+            message: format!(
+                "found {}, which no point of this sweep ({n} points) owns: a dataset reader \
+                 would read their rows too; remove them",
+                stray.join(", ")
+            ),
+        });
+    }
+    let spec_path = dir.join(SWEEP_FILE);
+    if spec_path.exists()
+        && let Some(field) = spec_difference(&read_spec(dir)?, &spec)
+    {
+        return Err(StudyError::Resume {
+            dir: dir.to_path_buf(),
+            message: format!(
+                "{SWEEP_FILE} describes another sweep than the shards (a different {field})"
+            ),
+        });
+    }
+    write_json_atomic(&spec_path, &spec)?;
+    finish_dir(dir)
+}
+
+fn read_spec(out: &Path) -> Result<SweepSpec, StudyError> {
+    let spec_path = out.join(SWEEP_FILE);
+    let text = fs::read_to_string(&spec_path).map_err(|e| io_error(&spec_path, "reading", e))?;
+    serde_json::from_str(&text).map_err(|e| StudyError::Resume {
+        dir: out.to_path_buf(),
+        message: format!("{SWEEP_FILE} is not a sweep definition ({e})"),
+    })
+}
+
 /// Writes `points.parquet`, `summary.parquet` and `manifest.json` of a sweep directory whose
 /// points are all finished, from `sweep.json` and the part files, in point order. The bytes
 /// depend only on the part files, never on which process (or shard) computed which point or
 /// whether the sweep was resumed; a sweep calls this when its last point is done.
 pub fn finish_dir(out: &Path) -> Result<SweepManifest, StudyError> {
-    let spec_path = out.join(SWEEP_FILE);
-    let text = fs::read_to_string(&spec_path).map_err(|e| io_error(&spec_path, "reading", e))?;
-    let spec: SweepSpec = serde_json::from_str(&text).map_err(|e| StudyError::Resume {
-        dir: out.to_path_buf(),
-        message: format!("{SWEEP_FILE} is not a sweep definition ({e})"),
-    })?;
+    let spec = read_spec(out)?;
     let n = spec.values.len() as u32;
     let missing = (0..n).filter(|&p| !out.join(part_path(p)).exists()).count();
     if missing > 0 {
@@ -506,11 +735,17 @@ fn remove_stale_temp_files(out: &Path) -> Result<(), StudyError> {
         }
     }
     for dir in dirs {
-        for e in fs::read_dir(&dir).map_err(|e| io_error(&dir, "listing", e))? {
-            let e = e.map_err(|e| io_error(&dir, "listing", e))?;
-            if is_temp_name(&e.file_name().to_string_lossy()) {
-                fs::remove_file(e.path()).map_err(|err| io_error(&e.path(), "removing", err))?;
-            }
+        remove_temp_files_in(&dir)?;
+    }
+    Ok(())
+}
+
+/// Removes the temporary files a killed process left directly in `dir`.
+fn remove_temp_files_in(dir: &Path) -> Result<(), StudyError> {
+    for e in fs::read_dir(dir).map_err(|e| io_error(dir, "listing", e))? {
+        let e = e.map_err(|e| io_error(dir, "listing", e))?;
+        if is_temp_name(&e.file_name().to_string_lossy()) {
+            fs::remove_file(e.path()).map_err(|err| io_error(&e.path(), "removing", err))?;
         }
     }
     Ok(())
