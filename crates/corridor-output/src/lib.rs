@@ -138,8 +138,6 @@ pub struct BatchWriter {
     layout: Layout,
     summary_block_bytes: usize,
     sinks: Option<RunSinks>,
-    last_run: Option<u32>,
-    runs_written: u64,
     /// Set once the temporary directory has been renamed (or handed over); `Drop` then
     /// leaves the file system alone.
     done: bool,
@@ -206,8 +204,6 @@ impl BatchWriter {
             layout,
             summary_block_bytes,
             sinks: None,
-            last_run: None,
-            runs_written: 0,
             done: false,
         };
         let dir = writer.temp_dir.clone();
@@ -225,22 +221,10 @@ impl BatchWriter {
     /// Per-bank and per-trade rows are written only if the corresponding files were
     /// requested at [`create`](Self::create); otherwise they are ignored.
     pub fn write_run(&mut self, run: &RunRecords) -> Result<(), OutputError> {
-        if let Some(previous) = self.last_run
-            && run.run <= previous
-        {
-            return Err(OutputError::RunOrder {
-                path: self.final_dir.clone(),
-                run: run.run,
-                previous,
-            });
-        }
-        self.last_run = Some(run.run);
-        self.runs_written += 1;
-
         self.sinks
             .as_mut()
             .expect("sinks are open until finish")
-            .append(run)?;
+            .append(run, &self.final_dir)?;
         Ok(())
     }
 
@@ -258,10 +242,11 @@ impl BatchWriter {
     }
 
     fn finish_inner(&mut self) -> Result<Manifest, OutputError> {
-        if self.runs_written != u64::from(self.meta.runs) {
+        let runs_written = self.sinks.as_ref().map_or(0, RunSinks::runs_written);
+        if runs_written != u64::from(self.meta.runs) {
             return Err(OutputError::RunCount {
                 path: self.final_dir.clone(),
-                written: self.runs_written,
+                written: runs_written,
                 declared: self.meta.runs,
             });
         }

@@ -447,8 +447,6 @@ pub struct RunShardWriter {
     dir: PathBuf,
     manifest: ShardManifest,
     sinks: Option<RunSinks>,
-    last_run: Option<u32>,
-    runs_written: u32,
 }
 
 impl RunShardWriter {
@@ -532,8 +530,6 @@ impl RunShardWriter {
             dir: dir.to_path_buf(),
             manifest,
             sinks: Some(sinks),
-            last_run: None,
-            runs_written: 0,
         };
         Ok(writer)
     }
@@ -550,21 +546,10 @@ impl RunShardWriter {
                 ),
             ));
         }
-        if let Some(previous) = self.last_run
-            && run.run <= previous
-        {
-            return Err(OutputError::RunOrder {
-                path: self.dir.clone(),
-                run: run.run,
-                previous,
-            });
-        }
-        self.last_run = Some(run.run);
-        self.runs_written += 1;
         self.sinks
             .as_mut()
             .expect("sinks are open until finish")
-            .append(run)?;
+            .append(run, &self.dir)?;
         Ok(())
     }
 
@@ -572,10 +557,11 @@ impl RunShardWriter {
     /// manifest. Returns the manifest.
     pub fn finish(mut self) -> Result<ShardManifest, OutputError> {
         let expected = self.manifest.end - self.manifest.start;
-        if self.runs_written != expected {
+        let runs_written = self.sinks.as_ref().map_or(0, RunSinks::runs_written);
+        if runs_written != u64::from(expected) {
             return Err(OutputError::RunCount {
                 path: self.dir.clone(),
-                written: u64::from(self.runs_written),
+                written: runs_written,
                 declared: expected,
             });
         }

@@ -445,6 +445,8 @@ pub(crate) struct RunSinks {
     trades: Option<Sink<TradesTable>>,
     operations: Option<Sink<OperationsTable>>,
     securities: Option<Sink<SecuritiesTable>>,
+    last_run: Option<u32>,
+    runs_written: u64,
 }
 
 impl RunSinks {
@@ -462,6 +464,8 @@ impl RunSinks {
             trades: None,
             operations: None,
             securities: None,
+            last_run: None,
+            runs_written: 0,
         };
         sinks.daily = Some(Sink::create(
             path_of("daily")?,
@@ -505,9 +509,29 @@ impl RunSinks {
         Ok(sinks)
     }
 
+    /// Runs appended so far.
+    pub(crate) fn runs_written(&self) -> u64 {
+        self.runs_written
+    }
+
     /// Appends one run's rows to every open table (rows of tables not requested are
-    /// dropped).
-    pub(crate) fn append(&mut self, run: &corridor_model::RunRecords) -> Result<(), OutputError> {
+    /// dropped). Runs must arrive in increasing order; `dir` names the batch in the error.
+    pub(crate) fn append(
+        &mut self,
+        run: &corridor_model::RunRecords,
+        dir: &Path,
+    ) -> Result<(), OutputError> {
+        if let Some(previous) = self.last_run
+            && run.run <= previous
+        {
+            return Err(OutputError::RunOrder {
+                path: dir.to_path_buf(),
+                run: run.run,
+                previous,
+            });
+        }
+        self.last_run = Some(run.run);
+        self.runs_written += 1;
         fn rows<T: Table, R>(
             sink: &mut Option<Sink<T>>,
             run: u32,

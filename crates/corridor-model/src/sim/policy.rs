@@ -53,20 +53,7 @@ impl Simulation {
                 self.redeem(bd, class, maturing);
             }
         }
-        let mut due = std::mem::take(&mut self.pending_scratch);
-        due.clear();
-        self.securities.pending.retain(|t| {
-            if t.settles <= today {
-                due.push(*t);
-                false
-            } else {
-                true
-            }
-        });
-        for trade in &due {
-            self.settle_outright(bd, trade);
-        }
-        self.pending_scratch = due;
+        self.settle_due_trades(bd);
     }
 
     /// Coupons for the month just ended, paid from the government's account. The central
@@ -304,11 +291,12 @@ impl Simulation {
             }
         }
         if policy.settlement_days == 0 {
-            self.securities_settle_due(bd);
+            self.settle_due_trades(bd);
         }
     }
 
-    fn securities_settle_due(&mut self, bd: &BusinessDay) {
+    /// Settles the outright trades due today (and any overdue), in the order agreed.
+    fn settle_due_trades(&mut self, bd: &BusinessDay) {
         let today = bd.index;
         let mut due = std::mem::take(&mut self.pending_scratch);
         due.clear();
