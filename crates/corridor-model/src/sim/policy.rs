@@ -113,7 +113,7 @@ impl Simulation {
                 self.params.securities[class].maturity_days,
             );
             self.securities.add_lot(class, maturity, reinvested);
-            self.record_operation(bd, "reinvestment", class, reinvested, Money::ZERO, None);
+            self.record_checked(bd, "reinvestment", class, reinvested, Money::ZERO, None, 0);
         }
         if runoff > Money::ZERO {
             self.securities.runoff_this_month[class] += runoff;
@@ -597,28 +597,8 @@ impl Simulation {
         self.banks.iter().map(|b| b.reserves).sum()
     }
 
-    fn record_operation(
-        &mut self,
-        bd: &BusinessDay,
-        operation: &'static str,
-        class: usize,
-        amount: Money,
-        reserve_effect: Money,
-        counterparties: Option<u32>,
-    ) {
-        self.operations_today.push(OperationRecord {
-            day: bd.index,
-            date: bd.date,
-            operation,
-            class: self.params.securities[class].name.clone(),
-            amount,
-            reserve_effect,
-            rate_bp: None,
-            marginal_rate_bp: None,
-            counterparties: counterparties.unwrap_or(0),
-        });
-    }
-
+    /// Records an outright operation on `class` (checked against `before`, banks' reserves
+    /// before it, when checks are on).
     #[allow(clippy::too_many_arguments)]
     fn record_checked(
         &mut self,
