@@ -3,9 +3,7 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -27,26 +25,6 @@ fn poole_path() -> String {
         .to_str()
         .unwrap()
         .to_owned()
-}
-
-/// Every file under `dir`, by relative path.
-fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        for e in fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                walk(base, &p, out);
-            } else {
-                out.insert(
-                    p.strip_prefix(base).unwrap().to_owned(),
-                    fs::read(&p).unwrap(),
-                );
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
 }
 
 /// Reserve supply swept from scarce to abundant on `poole_benchmark` (exact fine-tuning, so
@@ -203,7 +181,7 @@ fn killed_and_resumed_sweep_is_byte_identical_to_an_uninterrupted_one() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let (a, b) = (tree(&full), tree(&cut));
+    let (a, b) = (files_under(&full), files_under(&cut));
     assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
     assert_eq!(
         a.len(),
@@ -211,11 +189,7 @@ fn killed_and_resumed_sweep_is_byte_identical_to_an_uninterrupted_one() {
         "24 parts, points, summary, manifest, sweep.json"
     );
     for (name, bytes) in &a {
-        assert!(
-            bytes == &b[name],
-            "{} differs after kill and resume",
-            name.display()
-        );
+        assert!(bytes == &b[name], "{} differs after kill and resume", name);
     }
 
     // A resume with a different definition is refused.
